@@ -34,7 +34,8 @@ enum jwt_verify_result {
 
 /*
  * Signs claims (scope, sub, jti, iat, exp, family, pwd when set) with key.
- * Returns the token in pool, or NULL on an internal failure.
+ * A NULL or empty jti is replaced by a fresh id. Returns the token in pool,
+ * or NULL on an internal failure or a missing key, sub or scope.
  */
 char *jwt_token_issue(struct pool *pool, const unsigned char *key, size_t key_len, const struct jwt_claims *claims);
 
