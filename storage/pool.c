@@ -95,12 +95,17 @@ char *pool_strdup(struct pool *pool, const char *s)
 
 char *pool_vprintf(struct pool *pool, const char *fmt, va_list ap)
 {
+    /* Most strings fit the stack buffer, which saves formatting twice. */
+    char small[256];
     va_list copy;
     va_copy(copy, ap);
-    int len = vsnprintf(NULL, 0, fmt, copy);
+    int len = vsnprintf(small, sizeof(small), fmt, copy);
     va_end(copy);
     if (len < 0)
         return pool_strdup(pool, "");
+    if ((size_t)len < sizeof(small))
+        return pool_strndup(pool, small, (size_t)len);
+
     char *s = pool_alloc(pool, (size_t)len + 1);
     vsnprintf(s, (size_t)len + 1, fmt, ap);
     return s;
