@@ -48,4 +48,7 @@ struct config {
  */
 bool config_load(struct config *cfg, char *err, size_t err_len);
 
+/* Frees what config_load allocated and zeroes cfg (the secret key included). */
+void config_free(struct config *cfg);
+
 #endif

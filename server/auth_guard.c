@@ -1,0 +1,67 @@
+/*
+ * Bearer authentication. The messages follow FastAPI's OAuth2PasswordBearer,
+ * which the web client already handles: "Not authenticated" without a token,
+ * "Could not validate credentials" for any token that is not a valid access
+ * token of an existing user.
+ */
+#include "server/auth_guard.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "auth/jwt.h"
+#include "server/response.h"
+
+const char *auth_guard_bearer_token(const char *authorization)
+{
+    if (authorization == NULL || strncasecmp(authorization, "Bearer", 6) != 0)
+        return NULL;
+
+    const char *token = authorization + 6;
+    if (*token != ' ' && *token != '\t')
+        return NULL;
+    while (*token == ' ' || *token == '\t')
+        token++;
+
+    size_t len = strcspn(token, " \t");
+    if (len == 0 || token[len] != '\0')
+        return NULL;
+    return token;
+}
+
+bool auth_guard_require(struct app *app, struct request *req, struct response *res, struct user *caller)
+{
+    const char *token = auth_guard_bearer_token(request_header(req, "authorization"));
+    if (token == NULL) {
+        response_unauthorized(req, res, "Not authenticated");
+        return false;
+    }
+
+    struct jwt_claims claims;
+    int64_t now = storage_now_ms() / 1000;
+    enum jwt_verify_result result = jwt_token_verify(req->pool, app->config->secret_key, app->config->secret_key_len,
+                                                     token, JWT_SCOPE_ACCESS, now, &claims);
+    if (result == JWT_EXPIRED) {
+        response_unauthorized(req, res, "Access token has expired");
+        return false;
+    }
+
+    char user_id[ID_HEX_LEN + 1];
+    if (result != JWT_VALID || claims.sub == NULL || !id_normalize(claims.sub, user_id)) {
+        response_unauthorized(req, res, "Could not validate credentials");
+        return false;
+    }
+
+    enum kairos_error err = app->storage->ops->user_get(app->storage, req->pool, user_id, caller);
+    if (err == KAIROS_ERR_NOT_FOUND) {
+        response_unauthorized(req, res, "Could not validate credentials");
+        return false;
+    }
+    if (err != KAIROS_OK) {
+        response_error(req, res, err, "User not found");
+        return false;
+    }
+
+    memcpy(req->user_id, caller->id, sizeof(req->user_id));
+    return true;
+}

@@ -1,0 +1,201 @@
+# Login, refresh-token rotation and the checks on access tokens.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+
+use Digest::SHA qw(hmac_sha256 hmac_sha512);
+use JSON::PP;
+use MIME::Base64 qw(encode_base64);
+use Test::More;
+use KairosTest qw(for_each_backend jwt_claims unique_email);
+
+sub base64url {
+    my ($bytes) = @_;
+    (my $text = encode_base64($bytes, '')) =~ tr{+/}{-_};
+    $text =~ s/=+\z//;
+    return $text;
+}
+
+# Builds a JWT with the given header algorithm, claims and key.
+sub make_jwt {
+    my ($alg, $claims, $key) = @_;
+    my $json = JSON::PP->new->canonical;
+    my $signing_input = base64url($json->encode({ alg => $alg, typ => 'JWT' })) . '.' . base64url($json->encode($claims));
+    my $signature = $alg eq 'HS256' ? hmac_sha256($signing_input, $key)
+                  : $alg eq 'HS512' ? hmac_sha512($signing_input, $key)
+                  :                   '';
+    return $signing_input . '.' . base64url($signature);
+}
+
+sub access_claims {
+    my ($user_id, %over) = @_;
+    my $now = time;
+    return { sub => $user_id, iat => $now - 60, exp => $now + 600, scope => 'access',
+             jti => sprintf('%024x', int rand 2**31), %over };
+}
+
+# Asserts a 401 with the given detail and WWW-Authenticate: Bearer.
+sub is_unauthorized {
+    my ($name, $detail, $status, $body, $headers) = @_;
+    subtest $name => sub {
+        is $status, 401, 'status is 401';
+        is $body && $body->{detail}, $detail, "detail is '$detail'";
+        like $headers->{'www-authenticate'} // '', qr/\ABearer\b/, 'WWW-Authenticate is Bearer';
+    };
+}
+
+# Builds a multipart/form-data body as a browser's FormData does.
+sub multipart {
+    my (%fields) = @_;
+    my $boundary = '----WebKitFormBoundary' . join '', map { ('A' .. 'Z', 'a' .. 'z', 0 .. 9)[rand 62] } 1 .. 16;
+    my $body = '';
+    for my $name (sort keys %fields) {
+        $body .= "--$boundary\r\nContent-Disposition: form-data; name=\"$name\"\r\n\r\n$fields{$name}\r\n";
+    }
+    $body .= "--$boundary--\r\n";
+    return ($body, "multipart/form-data; boundary=$boundary");
+}
+
+for_each_backend(sub {
+    my ($srv) = @_;
+    my $email = unique_email('login');
+    my $password = 'saddle-bags-2026';
+    my ($register_status) = $srv->register(email => $email, name => 'Login Rider', password => $password);
+    is $register_status, 201, 'register the rider for the auth tests';
+
+    subtest 'login with a form' => sub {
+        my ($status, $body) = $srv->request(POST => '/auth/token', form => [
+            grant_type => 'password', username => $email, password => $password,
+            scope => '', client_id => '', client_secret => '',
+        ]);
+        is $status, 200, 'login answers 200';
+        is $body->{token_type}, 'bearer', 'token_type is bearer';
+        is jwt_claims($body->{access_token})->{scope}, 'access', 'access_token has the access scope';
+        is jwt_claims($body->{refresh_token})->{scope}, 'refresh', 'refresh_token has the refresh scope';
+        my ($me_status, $me) = $srv->request(GET => '/users/me', token => $body->{access_token});
+        is $me_status, 200, 'the access token opens /users/me';
+        is $me->{email}, $email, '/users/me is the logged-in rider';
+    };
+
+    subtest 'login failures' => sub {
+        my ($wrong_status, $wrong) = $srv->login($email, 'not-the-password');
+        my ($unknown_status, $unknown) = $srv->login(unique_email('nobody'), $password);
+        is $wrong_status, 400, 'wrong password answers 400';
+        is $unknown_status, 400, 'unknown email answers 400';
+        is $wrong->{detail}, 'Incorrect username or password', 'wrong password detail';
+        is_deeply $unknown, $wrong, 'unknown email and wrong password answer the same body';
+
+        my ($no_password, $body) = $srv->request(POST => '/auth/token', form => [username => $email]);
+        is $no_password, 422, 'missing password answers 422';
+        is_deeply $body->{detail}[0]{loc}, ['body', 'password'], 'loc names the missing password';
+        my ($no_username, $body2) = $srv->request(POST => '/auth/token', form => [password => $password]);
+        is $no_username, 422, 'missing username answers 422';
+        is_deeply $body2->{detail}[0]{loc}, ['body', 'username'], 'loc names the missing username';
+    };
+
+    subtest 'refresh in every encoding the clients send' => sub {
+        my (undef, $tokens) = $srv->login($email, $password);
+        my $refresh = $tokens->{refresh_token};
+        my @encodings = (
+            ['query string' => sub { $srv->request(POST => '/auth/refresh?' . $srv->query_string(refresh_token => $_[0])) }],
+            ['urlencoded form' => sub { $srv->request(POST => '/auth/refresh', form => [refresh_token => $_[0]]) }],
+            ['multipart form' => sub {
+                my ($body, $type) = multipart(refresh_token => $_[0]);
+                $srv->request(POST => '/auth/refresh', body => $body, type => $type);
+            }],
+            ['JSON body' => sub { $srv->request(POST => '/auth/refresh', json => { refresh_token => $_[0] }) }],
+        );
+        for my $encoding (@encodings) {
+            my ($name, $send) = @$encoding;
+            my ($status, $body) = $send->($refresh);
+            is $status, 200, "refresh from a $name answers 200";
+            ok $body->{access_token} && $body->{refresh_token}, "refresh from a $name returns both tokens";
+            is $body->{token_type}, 'bearer', "refresh from a $name: token_type is bearer";
+            isnt $body->{refresh_token}, $refresh, "refresh from a $name rotates the refresh token";
+            my ($me_status) = $srv->request(GET => '/users/me', token => $body->{access_token});
+            is $me_status, 200, "access token from a $name refresh works";
+            $refresh = $body->{refresh_token} if $status == 200;
+        }
+    };
+
+    subtest 'refresh failures' => sub {
+        my ($missing, $body) = $srv->request(POST => '/auth/refresh');
+        ok $missing == 422 || $missing == 401, 'refresh without a token is refused';
+        my ($status, $garbage, $headers) = $srv->request(POST => '/auth/refresh', json => { refresh_token => 'not.a.token' });
+        is $status, 401, 'garbage refresh token answers 401';
+        is $garbage->{detail}, 'Invalid refresh token', 'garbage refresh token detail';
+
+        my (undef, $tokens) = $srv->login($email, $password);
+        my ($access_status, $access_body) = $srv->request(POST => '/auth/refresh',
+            json => { refresh_token => $tokens->{access_token} });
+        is $access_status, 401, 'access token used as a refresh token answers 401';
+        is $access_body->{detail}, 'Invalid refresh token', 'access token as refresh token detail';
+    };
+
+    subtest 'rotation revokes a replayed family' => sub {
+        my (undef, $first) = $srv->login($email, $password);
+        my (undef, $other) = $srv->login($email, $password);
+        my ($status, $second) = $srv->request(POST => '/auth/refresh', json => { refresh_token => $first->{refresh_token} });
+        is $status, 200, 'first refresh answers 200';
+
+        my ($replay_status) = $srv->request(POST => '/auth/refresh', json => { refresh_token => $first->{refresh_token} });
+        is $replay_status, 401, 'rotated refresh token is refused';
+        my ($newest_status) = $srv->request(POST => '/auth/refresh', json => { refresh_token => $second->{refresh_token} });
+        is $newest_status, 401, 'newest token of the replayed family is refused too';
+
+        my ($other_status) = $srv->request(POST => '/auth/refresh', json => { refresh_token => $other->{refresh_token} });
+        is $other_status, 200, 'refresh token of another login still works';
+    };
+
+    subtest 'access token checks' => sub {
+        my (undef, $tokens) = $srv->login($email, $password);
+        my $user_id = jwt_claims($tokens->{access_token})->{sub};
+
+        is_unauthorized('missing Authorization header', 'Not authenticated',
+            $srv->request(GET => '/users/me'));
+        is_unauthorized('rejects a refresh token used as an access token', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', token => $tokens->{refresh_token}));
+        is_unauthorized('rejects a token that is not a JWT', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', token => 'garbage'));
+
+        my $key = $srv->secret_key;
+        my ($good_status) = $srv->request(GET => '/users/me', token => make_jwt(HS256 => access_claims($user_id), $key));
+        is $good_status, 200, 'a token signed here with SECRET_KEY is accepted (control for the cases below)';
+
+        is_unauthorized('rejects an expired access token', 'Access token has expired',
+            $srv->request(GET => '/users/me',
+                token => make_jwt(HS256 => access_claims($user_id, exp => time - 30, iat => time - 3600), $key)));
+        is_unauthorized('rejects a token signed with another key', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', token => make_jwt(HS256 => access_claims($user_id), 'x' x 64)));
+        is_unauthorized('rejects a token signed with HS512', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', token => make_jwt(HS512 => access_claims($user_id), $key)));
+        is_unauthorized('rejects an unsigned token (alg none)', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', token => make_jwt(none => access_claims($user_id), $key)));
+        is_unauthorized('rejects a token of another scope', 'Could not validate credentials',
+            $srv->request(GET => '/users/me',
+                token => make_jwt(HS256 => access_claims($user_id, scope => 'password_reset'), $key)));
+        is_unauthorized('rejects a token of an unknown user', 'Could not validate credentials',
+            $srv->request(GET => '/users/me',
+                token => make_jwt(HS256 => access_claims('0123456789abcdef01234567'), $key)));
+    };
+
+    # Runs last: it leaves this client address over the login limit.
+    subtest 'login rate limit' => sub {
+        my ($status, $body, $headers);
+        my $attempts = 0;
+        while ($attempts < 60) {
+            $attempts++;
+            ($status, $body, $headers) = $srv->login(unique_email('guess'), 'wrong-password');
+            last if $status == 429;
+            is $status, 400, "bad login $attempts answers 400 under the limit" or last;
+        }
+        is $status, 429, 'many bad logins from one address answer 429';
+        like $headers->{'retry-after'} // '', qr/\A[1-9][0-9]*\z/, '429 carries Retry-After in seconds';
+        ok defined $body->{detail}, '429 body has a detail';
+        note "429 after $attempts bad logins";
+    };
+});
+
+done_testing;
