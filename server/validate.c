@@ -56,6 +56,21 @@ static bool json_depth_within(json_t *value, int levels)
     return true;
 }
 
+/* jansson's message, except where it names a decoder flag or reads as an internal fault. */
+static const char *json_error_reason(const json_error_t *error)
+{
+    switch (json_error_code(error)) {
+    case json_error_null_character:
+        return "strings must not contain \\u0000";
+    case json_error_numeric_overflow:
+        return "a number is too large";
+    case json_error_invalid_utf8:
+        return "the body is not valid UTF-8";
+    default:
+        return error->text;
+    }
+}
+
 bool validate_json_object(struct pool *pool, const char *body, size_t len, json_t **out, struct validation_error *err)
 {
     *out = NULL;
@@ -65,10 +80,10 @@ bool validate_json_object(struct pool *pool, const char *body, size_t len, json_
     json_error_t error;
     json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &error);
     if (root == NULL)
-        return fail(
-            err,
-            pool_printf(pool, "body is not valid JSON: %s (line %d, column %d)", error.text, error.line, error.column),
-            NULL, NULL, NULL);
+        return fail(err,
+                    pool_printf(pool, "body is not valid JSON: %s (line %d, column %d)", json_error_reason(&error),
+                                error.line, error.column),
+                    NULL, NULL, NULL);
 
     if (!json_is_object(root)) {
         json_decref(root);

@@ -49,6 +49,13 @@ static void test_json_object(void)
     ok(strncmp(err.msg, "body is not valid JSON: ", 24) == 0, "json truncated message");
     ok(value == NULL, "json truncated returns no value");
 
+    ok(!validate_json_object(pool, "{\"a\": \"x\\u0000y\"}", 16, &value, &err), "json NUL escape rejected");
+    ok(strstr(err.msg, "must not contain \\u0000") != NULL, "json NUL message names the escape");
+    ok(strstr(err.msg, "JSON_ALLOW_NUL") == NULL, "json NUL message names no decoder flag");
+
+    ok(!validate_json_object(pool, "{\"a\": 1e999}", 12, &value, &err), "json overflowing number rejected");
+    ok(strstr(err.msg, "a number is too large") != NULL, "json overflow message");
+
     ok(!validate_json_object(pool, "[1, 2]", 6, &value, &err), "json array rejected");
     is_str(loc_of(&err), "body", "json array loc");
     is_str(err.msg, "body must be a JSON object", "json array message");
