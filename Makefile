@@ -58,6 +58,8 @@ format:
 clean:
 	rm -rf build build-asan kairos
 
+include docs/Makefile.inc
+
 -include $(DEPS)
 
 # Deployment to AWS: `make image`, `make push`, `make deploy`. STACK_NAME,

@@ -8,8 +8,8 @@
 #
 # The assets are compiled into the kairos binary (server/handlers_docs.c), so
 # /docs and /redoc work with no internet access. Each package is pinned to a
-# version and to the SHA-512 of its tarball, the same digest as the registry's
-# "integrity" field; a tarball that differs is rejected.
+# version and to the SHA-512 of its tarball, which is the digest in the
+# registry's "integrity" field. A tarball with another digest is rejected.
 set -eu
 
 SWAGGER_UI_PACKAGE="swagger-ui-dist@5.35.0"

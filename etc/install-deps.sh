@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config perl libh2o-evloop-dev libmongoc-dev libbson-dev libsqlite3-dev \
 libsqlite3-mod-spatialite libjansson-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libcrypt-dev \
-libssl-dev libyaml-tiny-perl wrk curl ca-certificates"
+libssl-dev libyaml-tiny-perl wrk curl ca-certificates npm chromium"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -123,7 +123,7 @@ const char *docs_openapi_document(size_t *len)
     return kairos_docs_openapi_json;
 }
 
-/* Answers 200 with a body that lives as long as the process. */
+/* Sets a 200 response whose body lives as long as the process. */
 static void docs_answer(struct response *res, const char *content_type, const char *cache_control, const char *body,
                         size_t len)
 {

@@ -87,7 +87,7 @@ async function checkSwaggerUiLogin(page) {
             data: { email, name: 'Docs Rider', password },
         });
         if (response.status() !== 201)
-            throw new Error(`register answered ${response.status()}`);
+            throw new Error(`register returned status ${response.status()}`);
     });
 
     await check('Swagger UI logs in with the password flow', async () => {

@@ -1,10 +1,10 @@
 /*
- * Checks docs/openapi.json against the route table: every route of the API
- * is an operation of the document and every operation is a route, with the
- * same method, path and path parameter names, and an operationId built from
- * the route's name as FastAPI builds it (the web client's generated method
- * names depend on it). The documentation routes themselves are left out, as
- * FastAPI leaves them out. Run from the top of the tree.
+ * Checks docs/openapi.json against the route table. Every route of the API
+ * must be an operation of the document and every operation a route, with the
+ * same method, path and path parameter names. Each operationId must be built
+ * from the route's name as FastAPI builds it, because the web client's
+ * generated method names depend on it. The documentation routes themselves
+ * are left out, as FastAPI leaves them out. Run from the top of the tree.
  */
 #include <ctype.h>
 #include <jansson.h>
@@ -211,7 +211,7 @@ static size_t count_broken_refs(json_t *doc, json_t *value)
     return broken;
 }
 
-/* Every operation that needs a token says so and documents the 401 that answers a missing one. */
+/* Checks that every operation with a security requirement documents the 401 of a missing token. */
 static void check_secured_operations_answer_401(json_t *doc)
 {
     size_t missing = 0, secured = 0;

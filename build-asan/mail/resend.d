@@ -1,0 +1,11 @@
+build-asan/mail/resend.o: mail/resend.c mail/transport.h mail/templates.h \
+ server/config.h storage/storage.h storage/error.h storage/id.h \
+ storage/pool.h storage/log.h
+mail/transport.h:
+mail/templates.h:
+server/config.h:
+storage/storage.h:
+storage/error.h:
+storage/id.h:
+storage/pool.h:
+storage/log.h:

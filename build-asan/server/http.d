@@ -1,0 +1,3 @@
+build-asan/server/http.o: server/http.c server/http.h storage/pool.h
+server/http.h:
+storage/pool.h:

@@ -1,0 +1,2 @@
+build-asan/storage/id.o: storage/id.c storage/id.h
+storage/id.h:

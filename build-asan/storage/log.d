@@ -1,0 +1,2 @@
+build-asan/storage/log.o: storage/log.c storage/log.h
+storage/log.h:
