@@ -42,12 +42,14 @@ static void geo_bbox_set(struct geo_bbox *box, double min_lng, double min_lat, d
 }
 
 /*
- * The circle's latitude range is [lat - r, lat + r] for an angular radius r.
- * When that range reaches a pole, every longitude is inside. Otherwise the
- * widest longitude offset is asin(sin r / cos lat). It is reached where the
- * circle touches two meridians, which is not on the circle's own latitude.
+ * The latitude range of the points within an angular radius r of the box is
+ * [min_lat - r, max_lat + r]. When that range reaches a pole, every longitude
+ * is inside. Otherwise a circle around a point at latitude lat spans
+ * asin(sin r / cos lat) of longitude on each side, reached where the circle
+ * touches two meridians, not on the circle's own latitude. That width grows
+ * with |lat|, so the box's latitude farthest from the equator bounds it.
  */
-size_t geo_bbox_around(double lng, double lat, double radius_m, struct geo_bbox out[2])
+size_t geo_bbox_around_box(const struct geo_bbox *box, double radius_m, struct geo_bbox out[2])
 {
     if (!(radius_m >= 0.0))
         radius_m = 0.0;
@@ -57,23 +59,23 @@ size_t geo_bbox_around(double lng, double lat, double radius_m, struct geo_bbox 
         return 1;
     }
 
-    double phi = lat * GEO_DEG_TO_RAD;
-    double min_phi = phi - r, max_phi = phi + r;
+    double min_phi = box->min_lat * GEO_DEG_TO_RAD - r, max_phi = box->max_lat * GEO_DEG_TO_RAD + r;
     if (max_phi >= M_PI / 2 || min_phi <= -M_PI / 2) {
-        /* The circle contains a pole: a band of every longitude from that pole. */
+        /* The area contains a pole: a band of every longitude from that pole. */
         geo_bbox_set(&out[0], -180.0, fmax(min_phi, -M_PI / 2) * GEO_RAD_TO_DEG, 180.0,
                      fmin(max_phi, M_PI / 2) * GEO_RAD_TO_DEG);
         return 1;
     }
 
-    double ratio = sin(r) / cos(phi);
+    double widest_phi = fmax(fabs(box->min_lat), fabs(box->max_lat)) * GEO_DEG_TO_RAD;
+    double ratio = sin(r) / cos(widest_phi);
     if (ratio > 1.0)
         ratio = 1.0;
     double dlng = asin(ratio) * GEO_RAD_TO_DEG;
     double min_lat = min_phi * GEO_RAD_TO_DEG, max_lat = max_phi * GEO_RAD_TO_DEG;
-    double min_lng = lng - dlng, max_lng = lng + dlng;
+    double min_lng = box->min_lng - dlng, max_lng = box->max_lng + dlng;
 
-    if (dlng >= 180.0 - GEO_BBOX_MARGIN_DEG) {
+    if (max_lng - min_lng >= 360.0 - GEO_BBOX_MARGIN_DEG) {
         geo_bbox_set(&out[0], -180.0, min_lat, 180.0, max_lat);
         return 1;
     }
@@ -91,4 +93,10 @@ size_t geo_bbox_around(double lng, double lat, double radius_m, struct geo_bbox 
     }
     geo_bbox_set(&out[0], min_lng, min_lat, max_lng, max_lat);
     return 1;
+}
+
+size_t geo_bbox_around(double lng, double lat, double radius_m, struct geo_bbox out[2])
+{
+    struct geo_bbox point = {lng, lat, lng, lat};
+    return geo_bbox_around_box(&point, radius_m, out);
 }

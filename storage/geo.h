@@ -27,4 +27,10 @@ struct geo_bbox {
  */
 size_t geo_bbox_around(double lng, double lat, double radius_m, struct geo_bbox out[2]);
 
+/*
+ * Like geo_bbox_around, for every point within radius_m of some point of box.
+ * The box must not cross the antimeridian (min_lng <= max_lng).
+ */
+size_t geo_bbox_around_box(const struct geo_bbox *box, double radius_m, struct geo_bbox out[2]);
+
 #endif

@@ -115,6 +115,49 @@ static void check_circle_inside(double lng, double lat, double radius_m, const c
     ok(inside, label);
 }
 
+/* Every point within radius_m of a random point of box, on random bearings, lies in a returned box. */
+static void check_box_area_inside(struct geo_bbox box, double radius_m, const char *name)
+{
+    struct geo_bbox boxes[2];
+    size_t count = geo_bbox_around_box(&box, radius_m, boxes);
+    int inside = 1;
+    for (int i = 0; i < 4000; i++) {
+        double lng = box.min_lng + (box.max_lng - box.min_lng) * (rand() / (double)RAND_MAX);
+        double lat = box.min_lat + (box.max_lat - box.min_lat) * (rand() / (double)RAND_MAX);
+        double fraction = i % 2 ? 1.0 : rand() / (double)RAND_MAX;
+        double plng, plat;
+        destination(lng, lat, rand() / (double)RAND_MAX * 360.0, radius_m * fraction, &plng, &plat);
+        if (!box_contains(boxes, count, plng, plat)) {
+            printf("# (%.9f, %.9f) from (%.6f, %.6f) is outside\n", plng, plat, lng, lat);
+            inside = 0;
+            break;
+        }
+    }
+    char label[200];
+    snprintf(label, sizeof(label), "area around a box lies inside the boxes: %s", name);
+    ok(inside, label);
+}
+
+static void test_bbox_around_box(void)
+{
+    srand(13);
+    check_box_area_inside((struct geo_bbox){9, 9, 11, 11}, 50000, "2-degree box, 50 km");
+    check_box_area_inside((struct geo_bbox){179.5, 0, 179.99, 1}, 30000, "box at the antimeridian");
+    check_box_area_inside((struct geo_bbox){-179.9, -5, -179.0, -4}, 200000, "box west of the antimeridian");
+    check_box_area_inside((struct geo_bbox){0, 85, 10, 88}, 300000, "box reaching over the north pole");
+    check_box_area_inside((struct geo_bbox){20, 60, 30, 70}, 100000, "high-latitude box");
+    check_box_area_inside((struct geo_bbox){-120, -60, -100, -50}, 2000000, "2000 km around a southern box");
+
+    struct geo_bbox box = {9, 9, 11, 11}, boxes[2];
+    size_t n = geo_bbox_around_box(&box, 0, boxes);
+    ok(n == 1 && fabs(boxes[0].min_lng - 9) < 1e-6 && fabs(boxes[0].max_lat - 11) < 1e-6,
+       "zero radius around a box is the box");
+    n = geo_bbox_around_box(&box, 111318.845, boxes);
+    ok(n == 1 && fabs(boxes[0].min_lat - 8) < 1e-6 && fabs(boxes[0].max_lat - 12) < 1e-6,
+       "one degree around a box adds one degree of latitude");
+    ok(boxes[0].min_lng < 8 && boxes[0].min_lng > 7.9, "and a little more than one degree of longitude");
+}
+
 static void test_bbox(void)
 {
     struct geo_bbox boxes[2];
@@ -177,5 +220,6 @@ int main(void)
 {
     test_distances();
     test_bbox();
+    test_bbox_around_box();
     return tap_done();
 }

@@ -3,12 +3,14 @@
  * then what only this backend has: schema versions, the partial unique index,
  * concurrent writers in two processes, the marker limit and the spatial index.
  */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "storage/backends.h"
+#include "storage/geo.h"
 #include "t/unit/storage_suite.h"
 
 static char test_dir[] = "/tmp/kairos-spatialite-XXXXXX";
@@ -302,6 +304,112 @@ static void test_backend_checks(struct suite *t)
     pool_destroy(pool);
 }
 
+struct expected_nearby {
+    const char *journey_id;
+    double distance_m;
+};
+
+static int compare_expected(const void *a, const void *b)
+{
+    const struct expected_nearby *x = a, *y = b;
+    if (x->distance_m != y->distance_m)
+        return x->distance_m < y->distance_m ? -1 : 1;
+    return strcmp(x->journey_id, y->journey_id);
+}
+
+#define RANDOM_JOURNEYS 60
+
+/* Places a marker near a centre, wrapping longitudes past the antimeridian and clamping at the poles. */
+static void random_position(int centre, double *lng, double *lat)
+{
+    static const double centres[][2] = {{179.95, 0}, {-179.95, 0.2}, {0, 89.95}, {100, -89.9}, {10, 45}, {-60, -30}};
+    double spread = 0.6;
+    *lng = centres[centre][0] + (rand() / (double)RAND_MAX - 0.5) * spread * 4;
+    *lat = centres[centre][1] + (rand() / (double)RAND_MAX - 0.5) * spread;
+    if (*lng > 180)
+        *lng -= 360;
+    if (*lng < -180)
+        *lng += 360;
+    *lat = fmax(-90, fmin(90, *lat));
+}
+
+/* Compares journey_nearby with a brute-force search over every pair of markers, on a database of its own. */
+static void test_nearby_matches_brute_force(void)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/random.sqlite", test_dir);
+    struct storage *s = open_storage(path);
+    if (s == NULL) {
+        ok(0, "open the brute-force database");
+        return;
+    }
+    struct suite t = {.s = s};
+    id_generate(t.tag);
+    char user_id[ID_HEX_LEN + 1], journeys[RANDOM_JOURNEYS][ID_HEX_LEN + 1];
+    suite_user(&t, "random", user_id);
+    srand(17);
+    for (int j = 0; j < RANDOM_JOURNEYS; j++) {
+        suite_journey(&t, user_id, "random", false, journeys[j]);
+        int centre = rand() % 6, markers = rand() % 12;
+        for (int m = 0; m < markers; m++) {
+            double lng, lat;
+            random_position(centre, &lng, &lat);
+            suite_marker(&t, journeys[j], user_id, lng, lat, NULL);
+        }
+    }
+
+    struct pool *pool = pool_create();
+    struct marker *markers[RANDOM_JOURNEYS];
+    size_t counts[RANDOM_JOURNEYS];
+    for (int j = 0; j < RANDOM_JOURNEYS; j++)
+        s->ops->marker_list_by_journey(s, pool, journeys[j], &markers[j], &counts[j]);
+
+    static const double radii[] = {1000, 20000, 60000, 300000, 2000000, 25000000};
+    int mismatches = 0, queries = 0, found = 0;
+    for (int from = 0; from < RANDOM_JOURNEYS; from += 3) {
+        for (size_t r = 0; r < sizeof(radii) / sizeof(radii[0]); r++) {
+            struct expected_nearby expected[RANDOM_JOURNEYS];
+            size_t expected_count = 0;
+            for (int to = 0; to < RANDOM_JOURNEYS; to++) {
+                double best = INFINITY;
+                for (size_t a = 0; to != from && a < counts[from]; a++)
+                    for (size_t b = 0; b < counts[to]; b++)
+                        best = fmin(best, geo_distance_m(markers[from][a].lng, markers[from][a].lat, markers[to][b].lng,
+                                                         markers[to][b].lat));
+                if (best <= radii[r])
+                    expected[expected_count++] = (struct expected_nearby){journeys[to], best};
+            }
+            qsort(expected, expected_count, sizeof(*expected), compare_expected);
+            size_t limit = r % 2 ? 5 : 50;
+            if (expected_count > limit)
+                expected_count = limit;
+
+            struct nearby_journey *got = NULL;
+            size_t got_count = 0;
+            queries++;
+            found += (int)expected_count;
+            if (s->ops->journey_nearby(s, pool, journeys[from], radii[r], limit, &got, &got_count) != KAIROS_OK ||
+                got_count != expected_count) {
+                printf("# journey %d radius %.0f: %zu journeys, expected %zu\n", from, radii[r], got_count,
+                       expected_count);
+                mismatches++;
+                continue;
+            }
+            for (size_t i = 0; i < got_count; i++)
+                if (strcmp(got[i].journey.id, expected[i].journey_id) != 0 ||
+                    fabs(got[i].distance_m - expected[i].distance_m) > 1e-6) {
+                    printf("# journey %d radius %.0f: entry %zu differs\n", from, radii[r], i);
+                    mismatches++;
+                    break;
+                }
+        }
+    }
+    is_int(mismatches, 0, "nearby matches brute force near the antimeridian and poles");
+    ok(found > queries, "the brute-force comparison found neighbours to compare");
+    pool_destroy(pool);
+    storage_close(s);
+}
+
 int main(void)
 {
     if (mkdtemp(test_dir) == NULL) {
@@ -329,6 +437,7 @@ int main(void)
     test_partial_index(&t);
     test_concurrent_toggles(&t);
     test_backend_checks(&t);
+    test_nearby_matches_brute_force();
     test_marker_limit(&t);
     storage_close(s);
 
