@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config perl libh2o-evloop-dev libmongoc-dev libbson-dev libsqlite3-dev \
 libsqlite3-mod-spatialite libjansson-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libcrypt-dev \
-libssl-dev libyaml-tiny-perl wrk curl ca-certificates npm chromium"
+libssl-dev libyaml-tiny-perl wrk curl ca-certificates chromium"
 
 missing=""
 for pkg in $PACKAGES; do
@@ -16,6 +16,13 @@ for pkg in $PACKAGES; do
     *) missing="$missing $pkg" ;;
     esac
 done
+
+# The documentation assets come from the npm registry. A machine whose Node.js
+# already ships npm (for example NodeSource's nodejs package, which conflicts
+# with Debian's npm) needs nothing more.
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 
 if [ -z "$missing" ]; then
     exit 0
