@@ -1,2 +1,0 @@
-build-asan/storage/error.o: storage/error.c storage/error.h
-storage/error.h:

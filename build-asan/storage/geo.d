@@ -1,2 +1,0 @@
-build-asan/storage/geo.o: storage/geo.c storage/geo.h
-storage/geo.h:

@@ -1,2 +1,0 @@
-build-asan/storage/log.o: storage/log.c storage/log.h
-storage/log.h:

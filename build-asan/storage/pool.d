@@ -1,2 +1,0 @@
-build-asan/storage/pool.o: storage/pool.c storage/pool.h
-storage/pool.h:
