@@ -92,52 +92,6 @@ static void frontend_request_id(struct frontend *fe, char out[33])
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }
 
-static const char *frontend_reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Status";
-    }
-}
-
 static const char *frontend_client_addr(struct pool *pool, h2o_req_t *hreq)
 {
     struct sockaddr_storage ss;
@@ -185,7 +139,7 @@ static void frontend_fill_request(struct frontend *fe, h2o_req_t *hreq, struct r
 static void frontend_send(h2o_req_t *hreq, struct request *req, const struct response *res)
 {
     hreq->res.status = res->status;
-    hreq->res.reason = frontend_reason(res->status);
+    hreq->res.reason = http_status_reason(res->status);
 
     for (size_t i = 0; i < res->header_count; i++) {
         const char *name = res->headers[i].name, *value = res->headers[i].value;
@@ -264,7 +218,7 @@ static void frontend_too_large_setup(h2o_filter_t *self, h2o_req_t *hreq, h2o_os
 {
     (void)self;
     if (hreq->res.status == 413 && hreq->res.reason != NULL && strcmp(hreq->res.reason, FRONTEND_H2O_413_REASON) == 0) {
-        hreq->res.reason = frontend_reason(413);
+        hreq->res.reason = http_status_reason(413);
         hreq->res.content_length = sizeof(FRONTEND_TOO_LARGE_BODY) - 1;
         h2o_set_header(&hreq->pool, &hreq->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
         struct frontend_too_large *stream = (void *)h2o_add_ostream(hreq, sizeof(*stream), slot);

@@ -55,4 +55,7 @@ const char *request_header(const struct request *req, const char *name);
 /* Path parameter by name; NULL when absent. */
 const char *request_param(const struct request *req, const char *name);
 
+/* The reason phrase of an HTTP status, e.g. "Not Found"; "Status" for one Kairos never sends. */
+const char *http_status_reason(int status);
+
 #endif

@@ -371,46 +371,6 @@ enum kairos_error lambda_event_read(const json_t *event, struct lambda_event *ou
 
 /* ---- building responses ---- */
 
-/* Reason phrases for ALB's statusDescription ("200 OK"). */
-static const char *status_reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 422:
-        return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    }
-    return status < 400 ? "OK" : "Error";
-}
-
 /* Adds one header value, as a string (joined by ", " when repeated) or to an array. */
 static void header_put(json_t *headers, const char *name, const char *value, bool multi_value)
 {
@@ -471,7 +431,7 @@ json_t *lambda_response_build(const struct lambda_event *event, const struct res
     json_object_set_new(doc, "statusCode", json_integer(res->status));
     if (event->kind == LAMBDA_EVENT_ALB) {
         char description[64];
-        snprintf(description, sizeof(description), "%d %s", res->status, status_reason(res->status));
+        snprintf(description, sizeof(description), "%d %s", res->status, http_status_reason(res->status));
         json_object_set_new(doc, "statusDescription", json_string(description));
     }
 
