@@ -28,8 +28,8 @@ struct jwt_claims {
 
 enum jwt_verify_result {
     JWT_VALID,
-    JWT_EXPIRED,   /* signature good, exp in the past */
-    JWT_INVALID,   /* anything else: bad signature, alg, scope, malformed, missing claim */
+    JWT_EXPIRED, /* signature good, exp in the past */
+    JWT_INVALID, /* anything else: bad signature, alg, scope, malformed, missing claim */
 };
 
 /*
@@ -40,9 +40,8 @@ enum jwt_verify_result {
 char *jwt_token_issue(struct pool *pool, const unsigned char *key, size_t key_len, const struct jwt_claims *claims);
 
 /* Verifies token for the expected scope at time now (seconds); fills out on JWT_VALID or JWT_EXPIRED. */
-enum jwt_verify_result jwt_token_verify(struct pool *pool, const unsigned char *key, size_t key_len,
-                                        const char *token, enum jwt_scope expected, int64_t now,
-                                        struct jwt_claims *out);
+enum jwt_verify_result jwt_token_verify(struct pool *pool, const unsigned char *key, size_t key_len, const char *token,
+                                        enum jwt_scope expected, int64_t now, struct jwt_claims *out);
 
 /*
  * Short keyed digest (base64url) of a password hash, put in a password-reset

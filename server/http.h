@@ -11,7 +11,7 @@
 
 #include "storage/pool.h"
 
-#define HTTP_MAX_BODY (1024 * 1024)
+#define HTTP_MAX_BODY        (1024 * 1024)
 #define HTTP_MAX_PATH_PARAMS 4
 
 struct http_header {
@@ -21,12 +21,12 @@ struct http_header {
 
 struct request {
     struct pool *pool;
-    const char *method;    /* "GET", ... NUL-terminated */
-    const char *path;      /* raw path without the query, NUL-terminated */
-    const char *query;     /* raw query string without '?', "" when none */
+    const char *method; /* "GET", ... NUL-terminated */
+    const char *path;   /* raw path without the query, NUL-terminated */
+    const char *query;  /* raw query string without '?', "" when none */
     struct http_header *headers;
     size_t header_count;
-    const char *body;      /* may contain NULs; body[body_len] is a NUL */
+    const char *body; /* may contain NULs; body[body_len] is a NUL */
     size_t body_len;
     const char *client_addr; /* textual IP address */
     char request_id[33];

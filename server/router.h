@@ -14,7 +14,7 @@ struct route {
     const char *method;
     const char *pattern; /* e.g. "/api/v1/journeys/{journey_id}/markers/{marker_id}" */
     handler_fn handler;
-    const char *name;   /* the operation name (FastAPI handler name), e.g. "add_marker_to_journey" */
+    const char *name; /* the operation name (FastAPI handler name), e.g. "add_marker_to_journey" */
 };
 
 enum router_result { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };

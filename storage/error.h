@@ -8,11 +8,11 @@
 
 enum kairos_error {
     KAIROS_OK = 0,
-    KAIROS_ERR_INVALID,     /* the input is malformed or out of range */
-    KAIROS_ERR_NOT_FOUND,   /* no such user, journey, marker or token family */
-    KAIROS_ERR_DUPLICATE,   /* a unique key exists already (email) */
-    KAIROS_ERR_CONFLICT,    /* the current state forbids the change (activate a completed journey, reused refresh token) */
-    KAIROS_ERR_LIMIT,       /* a size limit is reached (markers per journey) */
+    KAIROS_ERR_INVALID,   /* the input is malformed or out of range */
+    KAIROS_ERR_NOT_FOUND, /* no such user, journey, marker or token family */
+    KAIROS_ERR_DUPLICATE, /* a unique key exists already (email) */
+    KAIROS_ERR_CONFLICT, /* the current state forbids the change (activate a completed journey, reused refresh token) */
+    KAIROS_ERR_LIMIT,    /* a size limit is reached (markers per journey) */
     KAIROS_ERR_UNAVAILABLE, /* the storage or a remote service does not answer */
     KAIROS_ERR_INTERNAL,    /* a fault of ours; logged where it happens */
 };

@@ -28,9 +28,18 @@ void id_generate(char out[ID_HEX_LEN + 1])
     uint32_t now = (uint32_t)time(NULL);
     uint32_t count = atomic_fetch_add(&id_counter, 1) & 0xffffffu;
     unsigned char raw[12] = {
-        (unsigned char)(now >> 24), (unsigned char)(now >> 16), (unsigned char)(now >> 8), (unsigned char)now,
-        id_random[0], id_random[1], id_random[2], id_random[3], id_random[4],
-        (unsigned char)(count >> 16), (unsigned char)(count >> 8), (unsigned char)count,
+        (unsigned char)(now >> 24),
+        (unsigned char)(now >> 16),
+        (unsigned char)(now >> 8),
+        (unsigned char)now,
+        id_random[0],
+        id_random[1],
+        id_random[2],
+        id_random[3],
+        id_random[4],
+        (unsigned char)(count >> 16),
+        (unsigned char)(count >> 8),
+        (unsigned char)count,
     };
 
     static const char digits[] = "0123456789abcdef";

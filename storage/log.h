@@ -20,8 +20,8 @@ void log_set_process(const char *name);
 void log_msg(enum log_level level, const char *module, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-#define log_info(module, ...) log_msg(LOG_INFO, module, NULL, __VA_ARGS__)
-#define log_warn(module, ...) log_msg(LOG_WARN, module, NULL, __VA_ARGS__)
+#define log_info(module, ...)  log_msg(LOG_INFO, module, NULL, __VA_ARGS__)
+#define log_warn(module, ...)  log_msg(LOG_WARN, module, NULL, __VA_ARGS__)
 #define log_error(module, ...) log_msg(LOG_ERROR, module, NULL, __VA_ARGS__)
 
 /* Writes a prebuilt line (the access log builds its own JSON) with a newline. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define POOL_CHUNK_SIZE 8192
-#define POOL_ALIGN 16
+#define POOL_ALIGN      16
 
 struct pool_chunk {
     struct pool_chunk *next;

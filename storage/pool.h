@@ -18,7 +18,7 @@ void pool_destroy(struct pool *pool);
 
 /* Returns zeroed memory aligned for any type. */
 void *pool_alloc(struct pool *pool, size_t size);
-char *pool_strdup(struct pool *pool, const char *s);             /* NULL in, NULL out */
+char *pool_strdup(struct pool *pool, const char *s);              /* NULL in, NULL out */
 char *pool_strndup(struct pool *pool, const char *s, size_t len); /* always NUL-terminates */
 char *pool_printf(struct pool *pool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *pool_vprintf(struct pool *pool, const char *fmt, va_list ap);

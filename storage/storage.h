@@ -29,15 +29,15 @@
 #include "storage/pool.h"
 
 #define STORAGE_MAX_MARKERS_PER_JOURNEY 10000
-#define STORAGE_MAX_NEARBY 50
+#define STORAGE_MAX_NEARBY              50
 
 struct user {
     char id[ID_HEX_LEN + 1];
-    char *email;         /* as registered (trimmed) */
+    char *email; /* as registered (trimmed) */
     char *name;
-    char *phonenumber;   /* optional */
-    char *instagram;     /* optional */
-    char *country;       /* optional */
+    char *phonenumber; /* optional */
+    char *instagram;   /* optional */
+    char *country;     /* optional */
     bool is_verified;
     char *password_hash; /* Argon2id ($argon2id$...) or bcrypt ($2b$...) from the old backend */
     int64_t created_at;
@@ -200,8 +200,7 @@ struct storage_ops {
                                     struct mail_entry **out, size_t *count);
     enum kairos_error (*mail_mark_sent)(struct storage *s, const char *id);
     /* Back to pending, attempts + 1, due at next_attempt_at. */
-    enum kairos_error (*mail_mark_retry)(struct storage *s, const char *id, int64_t next_attempt_at,
-                                         const char *error);
+    enum kairos_error (*mail_mark_retry)(struct storage *s, const char *id, int64_t next_attempt_at, const char *error);
     enum kairos_error (*mail_mark_failed)(struct storage *s, const char *id, const char *error);
     enum kairos_error (*mail_get)(struct storage *s, struct pool *pool, const char *id, struct mail_entry *out);
 };

@@ -37,7 +37,7 @@ static inline void tap_result(int pass, const char *name, const char *file, int 
         int p_ = (g_ && w_) ? strcmp(g_, w_) == 0 : g_ == w_;                                                          \
         tap_result(p_, name, __FILE__, __LINE__);                                                                      \
         if (!p_)                                                                                                       \
-            printf("#   got \"%s\", expected \"%s\"\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");                   \
+            printf("#   got \"%s\", expected \"%s\"\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");                       \
     } while (0)
 #define is_near(got, want, tolerance, name)                                                                            \
     do {                                                                                                               \
