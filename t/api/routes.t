@@ -43,8 +43,14 @@ sub min_distance {
     return $min;
 }
 
+# Nearby answers within 2000 km per backend ("spatialite", "mongodb"), race by
+# race, to check that both backends give the same answer on the same data.
+my %answers;
+
 for_each_backend(sub {
     my ($srv) = @_;
+    my (undef, $health) = $srv->request(GET => '/health');
+    my $backend = $health->{storage} // 'unknown';
     my (%rider, %journey);
     for my $race (sort keys %points) {
         $rider{$race} = $srv->new_rider(name => "Rider $race");
@@ -106,6 +112,7 @@ for_each_backend(sub {
                 token => $token);
             is_deeply [map { $race_of{ $_->{journey}{_id} } // '?' } @{ $rich // [] }], \@order,
                 "$race: neighbours within 2000 km, nearest first";
+            $answers{$backend}{$race} = [map { [$race_of{ $_->{journey}{_id} } // '?', $_->{distance_m}] } @{ $rich // [] }];
             for my $entry (@{ $rich // [] }) {
                 my $other = $race_of{ $entry->{journey}{_id} } // next;
                 next unless defined $expected{$other};
@@ -115,5 +122,21 @@ for_each_backend(sub {
         }
     };
 });
+
+subtest 'both backends give the same nearby answers' => sub {
+    plan skip_all => 'MongoDB run skipped: KAIROS_TEST_MONGO_URI is not set'
+        unless $ENV{KAIROS_TEST_MONGO_URI};
+    for my $race (sort keys %points) {
+        my $lite = $answers{spatialite}{$race} // [];
+        my $mongo = $answers{mongodb}{$race} // [];
+        is_deeply [map { $_->[0] } @$mongo], [map { $_->[0] } @$lite], "$race: same neighbours in the same order";
+        for my $i (0 .. $#$lite) {
+            next unless $mongo->[$i];
+            ok abs($mongo->[$i][1] - $lite->[$i][1]) < 1,
+                sprintf('%s to %s: %.1f m and %.1f m agree within 1 m', $race, $lite->[$i][0], $lite->[$i][1],
+                    $mongo->[$i][1]);
+        }
+    }
+};
 
 done_testing;
