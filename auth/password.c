@@ -90,7 +90,7 @@ static bool password_is_utf8(const char *password, size_t len)
 const char *password_check_policy(const char *password, size_t len)
 {
     if (password == NULL || len < PASSWORD_MIN_BYTES)
-        return "password must be at least 8 characters long";
+        return "password must be at least 8 bytes long";
     if (len > PASSWORD_MAX_BYTES)
         return "password must be at most 1024 bytes long";
     if (memchr(password, '\0', len) != NULL)

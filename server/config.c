@@ -8,6 +8,8 @@
  */
 #include "server/config.h"
 
+#include "storage/log.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -261,6 +263,7 @@ static bool config_local_secret_key(struct config_loader *loader)
                 unlink(path);
                 return config_fail(loader, "cannot write %s: %s", path, strerror(saved));
             }
+            log_info("config", "generated a SECRET_KEY into %s (mode 0600); it is reused at every start", path);
         } else if (errno != EEXIST) {
             return config_fail(loader, "cannot create %s: %s", path, strerror(errno));
         }

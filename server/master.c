@@ -496,6 +496,7 @@ int master_run(const struct config *cfg)
     master_child_start(&m, &m.mail);
 
     master_format_address(m.listen_fd, address, sizeof(address));
-    log_info("master", "listening on %s with %d workers (storage %s)", address, cfg->workers, storage_name);
+    log_info("master", "listening on %s with %d workers (environment %s, storage %s)", address, cfg->workers,
+             cfg->environment_name, storage_name);
     return master_loop(&m);
 }

@@ -94,14 +94,19 @@ void log_msg(enum log_level level, const char *module, const char *request_id, c
         return;
     }
 
+    /* "[mail] mail: ..." says the name twice: drop the module when it names the process. */
+    if (strcmp(module, log_process) == 0)
+        module = "";
+    const char *separator = module[0] != '\0' ? ": " : "";
+
     char line[4608];
     int n;
     if (request_id != NULL)
-        n = snprintf(line, sizeof(line), "%s %s [%s] %s: %s (req %s)", when, log_level_name(level), log_process, module,
-                     message, request_id);
+        n = snprintf(line, sizeof(line), "%s %s [%s] %s%s%s (req %s)", when, log_level_name(level), log_process, module,
+                     separator, message, request_id);
     else
-        n = snprintf(line, sizeof(line), "%s %s [%s] %s: %s", when, log_level_name(level), log_process, module,
-                     message);
+        n = snprintf(line, sizeof(line), "%s %s [%s] %s%s%s", when, log_level_name(level), log_process, module,
+                     separator, message);
     if (n < 0)
         return;
     log_write_line(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

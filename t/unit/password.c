@@ -115,11 +115,11 @@ static void test_policy(void)
     char buf[PASSWORD_MAX_BYTES + 2];
     memset(buf, 'x', sizeof(buf));
 
-    is_str(password_check_policy(buf, 7), "password must be at least 8 characters long", "policy rejects 7 bytes");
+    is_str(password_check_policy(buf, 7), "password must be at least 8 bytes long", "policy rejects 7 bytes");
     ok(password_check_policy(buf, 8) == NULL, "policy accepts 8 bytes");
     ok(password_check_policy(buf, 1024) == NULL, "policy accepts 1024 bytes");
     is_str(password_check_policy(buf, 1025), "password must be at most 1024 bytes long", "policy rejects 1025 bytes");
-    is_str(password_check_policy("", 0), "password must be at least 8 characters long", "policy rejects empty");
+    is_str(password_check_policy("", 0), "password must be at least 8 bytes long", "policy rejects empty");
     ok(password_check_policy(NULL, 0) != NULL, "policy rejects NULL");
 
     is_str(password_check_policy("abcd\0efgh", 9), "password must not contain NUL characters",

@@ -233,7 +233,7 @@ static void test_user_register(void)
     ok(!register_body("{\"email\":\"a@b.example\",\"name\":\"Ana\",\"password\":\"short\"}", &user, &err),
        "register password short");
     is_str(loc_of(&err), "body/password", "register password short loc");
-    is_str(err.msg, "password must be at least 8 characters long", "register password short message");
+    is_str(err.msg, "password must be at least 8 bytes long", "register password short message");
 
     ok(!register_body("{\"email\":\"a@b.example\",\"name\":\"Ana\",\"password\":\"correct horse\",\"country\":1}",
                       &user, &err),
