@@ -27,6 +27,8 @@ static void mail_log_flatten(const char *text, char *buf, size_t len)
         in_break = false;
         buf[w++] = *p;
     }
+    while (w > 0 && buf[w - 1] == ' ')
+        w--;
     buf[w] = '\0';
 }
 
@@ -46,7 +48,7 @@ void mail_log_send(const struct mail_message *msg, struct mail_send_result *resu
     mail_log_flatten(msg->text, text, sizeof(text));
     char to[320];
     mail_log_mask_address(msg->to, to, sizeof(to));
-    log_info("mail", "mail to %s subject %s: %s", to, msg->subject, text);
+    log_info("mail", "mail to %s, subject \"%s\": %s", to, msg->subject, text);
 
     memset(result, 0, sizeof(*result));
     result->status = MAIL_SEND_OK;

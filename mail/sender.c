@@ -40,20 +40,20 @@ static void mail_on_stop_signal(int sig)
 bool mail_config_check(const struct config *cfg, char *err, size_t len)
 {
     if (cfg->environment == ENV_PRODUCTION && (cfg->resend_api_key == NULL || cfg->resend_api_key[0] == '\0')) {
-        snprintf(err, len, "RESEND_API_KEY is missing; it is required when ENVIRONMENT is production");
+        snprintf(err, len, "RESEND_API_KEY is missing: it is required when ENVIRONMENT is production");
         return false;
     }
     if (cfg->mail_from == NULL || cfg->mail_from[0] == '\0') {
         snprintf(err, len,
-                 "MAIL_FROM is missing; set it to the sender address of mail, e.g. Kairos <no-reply@example.com>");
+                 "MAIL_FROM is missing. Set it to the sender address of mail, e.g. Kairos <no-reply@example.com>");
         return false;
     }
     if (cfg->frontend_url == NULL || cfg->frontend_url[0] == '\0') {
-        snprintf(err, len, "FRONTEND_URL is missing; set it to the base URL of links in mail");
+        snprintf(err, len, "FRONTEND_URL is missing. Set it to the base URL of links in mail");
         return false;
     }
     if (cfg->resend_api_key != NULL && (cfg->resend_api_url == NULL || cfg->resend_api_url[0] == '\0')) {
-        snprintf(err, len, "RESEND_API_URL is empty; unset it to use https://api.resend.com");
+        snprintf(err, len, "RESEND_API_URL is empty. Unset it to use https://api.resend.com");
         return false;
     }
     return true;
@@ -114,8 +114,8 @@ static void mail_mark_retry(struct storage *storage, const struct mail_entry *en
         return;
     }
 
-    log_warn("mail", "%s mail %s attempt %d failed: %s; next attempt in %lld s", mail_kind_name(entry->kind), entry->id,
-             entry->attempts + 1, reason, (long long)(delay_ms / 1000));
+    log_warn("mail", "%s mail %s attempt %d failed: %s (next attempt in %lld s)", mail_kind_name(entry->kind),
+             entry->id, entry->attempts + 1, reason, (long long)(delay_ms / 1000));
     enum kairos_error err = storage->ops->mail_mark_retry(storage, entry->id, now_ms + delay_ms, reason);
     if (err != KAIROS_OK)
         log_error("mail", "scheduling a retry of mail %s failed: %s", entry->id, kairos_error_name(err));

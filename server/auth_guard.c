@@ -1,8 +1,8 @@
 /*
  * Bearer authentication. The messages follow FastAPI's OAuth2PasswordBearer,
- * which the web client already handles: "Not authenticated" without a token,
- * "Could not validate credentials" for any token that is not a valid access
- * token of an existing user.
+ * which the web client already handles: "Not authenticated" without a Bearer
+ * Authorization header, "Could not validate credentials" for any Bearer token
+ * that is not a valid access token of an existing user.
  */
 #include "server/auth_guard.h"
 
@@ -29,11 +29,25 @@ const char *auth_guard_bearer_token(const char *authorization)
     return token;
 }
 
+/* True when the Authorization header names the Bearer scheme, whatever follows it. */
+static bool auth_guard_scheme_is_bearer(const char *authorization)
+{
+    if (authorization == NULL || strncasecmp(authorization, "Bearer", 6) != 0)
+        return false;
+    char next = authorization[6];
+    return next == '\0' || next == ' ' || next == '\t';
+}
+
 bool auth_guard_require(struct app *app, struct request *req, struct response *res, struct user *caller)
 {
-    const char *token = auth_guard_bearer_token(request_header(req, "authorization"));
+    const char *authorization = request_header(req, "authorization");
+    const char *token = auth_guard_bearer_token(authorization);
     if (token == NULL) {
-        response_unauthorized(req, res, "Not authenticated");
+        /* A Bearer header with an empty or malformed token is an invalid token, as in FastAPI's OAuth2PasswordBearer.
+         */
+        response_unauthorized(req, res,
+                              auth_guard_scheme_is_bearer(authorization) ? "Could not validate credentials"
+                                                                         : "Not authenticated");
         return false;
     }
 

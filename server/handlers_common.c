@@ -91,12 +91,45 @@ static bool content_type_is(const char *content_type, const char *type)
     return next == '\0' || next == ';' || next == ' ';
 }
 
-/* Copies the string members of a JSON object body into *out; other members are ignored. */
+/*
+ * The parameters that the form-reading routes (login, refresh, verify-email,
+ * reset-password, update-password) take from a body. In a JSON body each of
+ * them must be a string, so a number or an object there is a 422 at its own
+ * loc, not a "missing" parameter.
+ */
+static const char *const JSON_STRING_PARAMS[] = {"username", "password", "refresh_token",
+                                                 "email",    "token",    "new_password"};
+
+static bool is_string_param(const char *name)
+{
+    for (size_t i = 0; i < sizeof(JSON_STRING_PARAMS) / sizeof(JSON_STRING_PARAMS[0]); i++) {
+        if (strcmp(JSON_STRING_PARAMS[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Copies the string members of a JSON object body into *out. Other members
+ * are ignored, except a non-string, non-null value of a route parameter.
+ */
 static bool json_body_to_form(struct request *req, struct response *res, struct form *out)
 {
     json_t *body;
     if (!handlers_json_body(req, res, &body))
         return false;
+
+    const char *name;
+    json_t *member;
+    json_object_foreach(body, name, member)
+    {
+        if (json_is_string(member) || json_is_null(member) || !is_string_param(name))
+            continue;
+        const char *loc[] = {"body", pool_strdup(req->pool, name), NULL};
+        response_validation(req, res, loc, pool_printf(req->pool, "%s must be a string", name));
+        json_decref(body);
+        return false;
+    }
 
     out->fields = pool_alloc(req->pool, (json_object_size(body) + 1) * sizeof(*out->fields));
     out->count = 0;

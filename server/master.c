@@ -466,7 +466,7 @@ int master_run(const struct config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     if (!mail_config_check(cfg, err, sizeof(err))) {
-        log_error("master", "%s", err);
+        fprintf(stderr, "kairos: configuration error: %s\n", err);
         return 2;
     }
     if (!master_check_storage(cfg, storage_name, sizeof(storage_name)))

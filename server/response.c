@@ -94,9 +94,12 @@ void response_no_content(struct response *res)
 void response_error(struct request *req, struct response *res, enum kairos_error err, const char *not_found_detail)
 {
     switch (err) {
-    case KAIROS_ERR_INVALID:
-        response_detail(req, res, 422, "The request is invalid");
+    case KAIROS_ERR_INVALID: {
+        /* Handlers validate before calling the storage, so this is a backstop, in FastAPI's 422 shape. */
+        static const char *const loc[] = {"body", NULL};
+        response_validation(req, res, loc, "the request is invalid");
         return;
+    }
     case KAIROS_ERR_NOT_FOUND:
         response_detail(req, res, 404, "%s", not_found_detail != NULL ? not_found_detail : "Not Found");
         return;

@@ -159,6 +159,12 @@ for_each_backend(sub {
             $srv->request(GET => '/users/me', token => $tokens->{refresh_token}));
         is_unauthorized('rejects a token that is not a JWT', 'Could not validate credentials',
             $srv->request(GET => '/users/me', token => 'garbage'));
+        is_unauthorized('another scheme is not authenticated', 'Not authenticated',
+            $srv->request(GET => '/users/me', headers => { Authorization => 'Basic YTpi' }));
+        is_unauthorized('rejects a Bearer header without a token', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', headers => { Authorization => 'Bearer' }));
+        is_unauthorized('rejects a Bearer token with a space inside', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', headers => { Authorization => "Bearer $tokens->{access_token} extra" }));
 
         my $key = $srv->secret_key;
         my ($good_status) = $srv->request(GET => '/users/me', token => make_jwt(HS256 => access_claims($user_id), $key));

@@ -58,6 +58,10 @@ for_each_backend(sub {
         my ($long_description) = $srv->request(POST => '/journeys/', token => $ada->{access},
             json => { name => 'Wordy', description => 'd' x 10_001 });
         is $long_description, 422, 'a description over 10,000 bytes answers 422';
+        my ($both, $both_body) = $srv->request(POST => '/journeys/', token => $ada->{access},
+            json => { name => 'Contradiction', active => JSON::PP::true, completed => JSON::PP::true });
+        is $both, 422, 'a journey created both active and completed answers 422';
+        is_deeply $both_body->{detail}[0]{loc}, ['body', 'active'], 'loc names active';
         my ($anonymous) = $srv->request(POST => '/journeys/', json => { name => 'Nobody' });
         is $anonymous, 401, 'create without a token answers 401';
     };
@@ -155,6 +159,15 @@ for_each_backend(sub {
         $journey = journey_state($srv, $rider, $id);
         is $journey->{name}, 'Renamed', 'fields not sent are kept';
         is $journey->{description}, 'Only this', 'the field sent is applied';
+
+        my ($empty_object) = $srv->request(PATCH => "/journeys/$id", token => $rider->{access}, json => {});
+        is $empty_object, 204, 'PATCH with {} answers 204';
+        is_deeply journey_state($srv, $rider, $id), $journey, 'PATCH with {} changes nothing';
+
+        my ($typed_empty) = $srv->request(PATCH => "/journeys/$id", token => $rider->{access},
+            body => '', type => 'application/json');
+        is $typed_empty, 204, 'PATCH with Content-Type application/json and an empty body answers 204';
+        ok journey_state($srv, $rider, $id)->{completed}, 'an empty JSON-typed body marks the journey completed';
 
         my ($bad) = $srv->request(PATCH => "/journeys/$id", token => $rider->{access}, json => { completed => 'yes' });
         is $bad, 422, 'completed that is not a boolean answers 422';

@@ -145,6 +145,22 @@ for_each_backend(sub {
         is $bad_status, 400, 'an invalid reset token answers 400';
     };
 
+    subtest 'non-string parameters in a JSON body' => sub {
+        my ($email_status, $email_body) = $srv->request(POST => '/users/reset-password', json => { email => 5 });
+        is $email_status, 422, 'a number as the reset email answers 422';
+        is_deeply $email_body->{detail}[0]{loc}, ['body', 'email'], 'loc names the email in the body';
+        is $email_body->{detail}[0]{msg}, 'email must be a string', 'msg says the email must be a string';
+
+        my ($password_status, $password_body) = $srv->request(POST => '/users/update-password',
+            json => { token => 'not-a-token', new_password => 12345678 });
+        is $password_status, 422, 'a number as the new password answers 422';
+        is_deeply $password_body->{detail}[0]{loc}, ['body', 'new_password'], 'loc names the new password in the body';
+
+        my ($ignored_status) = $srv->request(POST => '/users/reset-password',
+            json => { email => unique_email('extra'), remember => JSON::PP::true });
+        is $ignored_status, 202, 'an unknown non-string field is still ignored';
+    };
+
     subtest 'reset requests are rate-limited per email' => sub {
         my $email = unique_email('impatient');
         my ($status, $headers);
@@ -214,6 +230,19 @@ for_each_backend(sub {
         my ($email_status) = $srv->request(PUT => "/users/$ada->{id}", token => $ada->{access},
             json => { %$me, email => unique_email('changed') });
         is $email_status, 422, 'changing the email answers 422';
+
+        my ($case_status, $case_user) = $srv->request(PUT => "/users/$ada->{id}", token => $ada->{access},
+            json => { %$me, email => '  ' . uc($ada->{email}) . ' ', name => 'Ada Case' });
+        is $case_status, 200, 'the same email in another letter case and with spaces answers 200';
+        is $case_user->{name}, 'Ada Case', 'the other fields are applied';
+
+        my ($clear_status, $cleared) = $srv->request(PUT => "/users/$ada->{id}", token => $ada->{access},
+            json => { %$me, phonenumber => undef, instagram => undef, country => undef });
+        is $clear_status, 200, 'PUT with null optionals answers 200';
+        is $cleared->{phonenumber}, undef, 'null clears phonenumber';
+        is $cleared->{instagram}, undef, 'null clears instagram';
+        is $cleared->{country}, undef, 'null clears country';
+        is $cleared->{name}, 'Ada L.', 'name from the body is kept';
     };
 
     subtest 'delete users' => sub {
