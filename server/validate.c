@@ -65,7 +65,7 @@ static const char *json_error_reason(const json_error_t *error)
     case json_error_numeric_overflow:
         return "a number is too large";
     case json_error_invalid_utf8:
-        return "the body is not valid UTF-8";
+        return "invalid UTF-8";
     default:
         return error->text;
     }
@@ -75,7 +75,7 @@ bool validate_json_object(struct pool *pool, const char *body, size_t len, json_
 {
     *out = NULL;
     if (body == NULL || len == 0)
-        return fail(err, "body must be a JSON object", NULL, NULL, NULL);
+        return fail(err, "body is missing: send a JSON object", NULL, NULL, NULL);
 
     json_error_t error;
     json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &error);

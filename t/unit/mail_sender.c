@@ -740,7 +740,7 @@ static void test_log_transport(void)
     is_int(run.err, KAIROS_OK, "log: drain once");
     is_int(run.sent, 1, "log: sent");
     is_int(run.failed, 0, "log: none failed");
-    ok(output != NULL && strstr(output, "mail to l***@kairos.example subject Reset your Kairos password: ") != NULL,
+    ok(output != NULL && strstr(output, "mail to l***@kairos.example, subject \"Reset your Kairos password\": ") != NULL,
        "log: recipient and subject");
     ok(output != NULL && strstr(output, "https://app.kairos.example/reset-password?token=ey") != NULL, "log: link");
     ok(output != NULL && strstr(output, "lu@kairos.example") == NULL, "log: no full address");

@@ -64,7 +64,7 @@ static void test_json_object(void)
     is_str(err.msg, "body must be a JSON object", "json string message");
 
     ok(!validate_json_object(pool, "", 0, &value, &err), "empty body rejected");
-    is_str(err.msg, "body must be a JSON object", "empty body message");
+    is_str(err.msg, "body is missing: send a JSON object", "empty body message");
 
     ok(!validate_json_object(pool, "{} {}", 5, &value, &err), "json trailing data rejected");
 
