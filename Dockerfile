@@ -2,11 +2,11 @@
 # it (AWS_LAMBDA_RUNTIME_API is set), `kairos serve` on port 8080 anywhere
 # else. Any arguments replace the default command, e.g. `docker run IMAGE version`.
 
-# Build stage: the same steps as CI (etc/install-deps.sh, then make).
+# Build stage: the same steps as CI (etc/install-deps.sh, then make), without the test-only packages.
 FROM debian:bookworm-slim AS build
 WORKDIR /src
 COPY . .
-RUN sh etc/install-deps.sh \
+RUN sh etc/install-deps.sh --build \
     && make clean \
     && make -j"$(nproc)"
 

@@ -1,12 +1,24 @@
 #!/bin/sh
 # Installs the Debian 12 packages Kairos needs to build, test and run, when
 # any is missing. As root (or with sudo) it runs apt-get; otherwise it prints
-# the exact command to run.
+# the exact command to run. With --build it installs only what `make` needs
+# (the container image's build stage); without it, also what `make test` and
+# `make bench` use (Perl modules, wrk, Chromium for the documentation pages).
 set -eu
 
 PACKAGES="build-essential pkg-config perl libh2o-evloop-dev libmongoc-dev libbson-dev libsqlite3-dev \
 libsqlite3-mod-spatialite libjansson-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libcrypt-dev \
-libssl-dev libyaml-tiny-perl wrk curl ca-certificates chromium"
+libssl-dev curl ca-certificates"
+TEST_PACKAGES="libyaml-tiny-perl wrk chromium"
+
+case "${1:-}" in
+--build) ;;
+"") PACKAGES="$PACKAGES $TEST_PACKAGES" ;;
+*)
+    echo "usage: sh etc/install-deps.sh [--build]" >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for pkg in $PACKAGES; do
