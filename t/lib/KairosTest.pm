@@ -390,6 +390,10 @@ sub run_backend {
     return if $opt->{no_stop_check};
     my $status = $srv->stop;
     is $status, 0, 'server exits 0 on SIGTERM';
+    # A sanitizer report in a worker does not fail a request (the master
+    # respawns the worker), so the log is the place to look for one.
+    my @reports = grep { /AddressSanitizer|LeakSanitizer|runtime error:/ } split /\n/, $srv->log_text;
+    is_deeply \@reports, [], 'server log has no sanitizer report';
 }
 
 1;
