@@ -223,12 +223,18 @@ enum kairos_error form_parse_multipart(struct pool *pool, const char *content_ty
     }
 }
 
-const char *form_get(const struct form *form, const char *name)
+const struct form_field *form_find(const struct form *form, const char *name)
 {
     for (size_t i = 0; i < form->count; i++)
         if (strcmp(form->fields[i].name, name) == 0)
-            return form->fields[i].value;
+            return &form->fields[i];
     return NULL;
+}
+
+const char *form_get(const struct form *form, const char *name)
+{
+    const struct form_field *field = form_find(form, name);
+    return field != NULL ? field->value : NULL;
 }
 
 size_t form_count(const struct form *form, const char *name)

@@ -34,7 +34,9 @@ enum kairos_error form_parse_urlencoded(struct pool *pool, const char *data, siz
 enum kairos_error form_parse_multipart(struct pool *pool, const char *content_type, const char *data, size_t len,
                                        struct form *out);
 
-/* First value of name, or NULL. */
+/* First field called name, or NULL. */
+const struct form_field *form_find(const struct form *form, const char *name);
+/* First value of name, or NULL. The value may hold a NUL byte before value_len: use form_find to see it. */
 const char *form_get(const struct form *form, const char *name);
 /* Number of fields called name (repeated keys). */
 size_t form_count(const struct form *form, const char *name);

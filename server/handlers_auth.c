@@ -115,7 +115,10 @@ void handle_login(struct app *app, struct request *req, struct response *res)
     if (!handlers_rate_limit(req, res, pool_printf(req->pool, "login-ip:%s", addr), LOGIN_MAX_PER_ADDR, LOGIN_WINDOW_S,
                              LOGIN_LIMITED))
         return;
+    /* No account has an email that is not UTF-8, and the storage must never see one (MongoDB rejects it in a regex). */
     const char *email = storage_email_normalize(req->pool, username);
+    if (email != NULL && !validate_utf8(email, strlen(email)))
+        email = NULL;
     if (email != NULL && !handlers_rate_limit(req, res, pool_printf(req->pool, "login-email:%s", email),
                                               LOGIN_MAX_PER_EMAIL, LOGIN_WINDOW_S, LOGIN_LIMITED))
         return;

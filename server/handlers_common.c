@@ -190,6 +190,25 @@ static bool body_to_form(struct request *req, struct response *res, struct form 
     return true;
 }
 
+/*
+ * Rejects a route parameter whose decoded value contains a NUL byte (an encoded
+ * %00, or a NUL in a multipart part). The handlers read these values as C
+ * strings, so "a@b.example%00x" would otherwise act as "a@b.example".
+ */
+static bool form_params_have_no_nul(struct request *req, struct response *res, const struct form *form,
+                                    const char *loc0)
+{
+    for (size_t i = 0; i < form->count; i++) {
+        const struct form_field *field = &form->fields[i];
+        if (!is_string_param(field->name) || memchr(field->value, '\0', field->value_len) == NULL)
+            continue;
+        const char *loc[] = {loc0, field->name, NULL};
+        response_validation(req, res, loc, pool_printf(req->pool, "%s must not contain a NUL byte", field->name));
+        return false;
+    }
+    return true;
+}
+
 bool handlers_params_load(struct request *req, struct response *res, bool with_query, struct handlers_params *params)
 {
     memset(params, 0, sizeof(*params));
@@ -199,16 +218,8 @@ bool handlers_params_load(struct request *req, struct response *res, bool with_q
         response_validation(req, res, loc, "query string has an invalid percent escape");
         return false;
     }
-    return body_to_form(req, res, &params->body);
-}
-
-static const struct form_field *form_find(const struct form *form, const char *name)
-{
-    for (size_t i = 0; i < form->count; i++) {
-        if (strcmp(form->fields[i].name, name) == 0)
-            return &form->fields[i];
-    }
-    return NULL;
+    return form_params_have_no_nul(req, res, &params->query, "query") && body_to_form(req, res, &params->body) &&
+           form_params_have_no_nul(req, res, &params->body, "body");
 }
 
 const char *handlers_params_get(const struct handlers_params *params, const char *name, const char **where, size_t *len)

@@ -127,9 +127,16 @@ static bool find_nearby(struct app *app, struct request *req, struct response *r
         response_validation(req, res, loc, "query string has an invalid percent escape");
         return false;
     }
+    /* "5%00x" would otherwise read as 5 metres. */
+    const struct form_field *max_distance = form_find(&query, "max_distance");
+    if (max_distance != NULL && memchr(max_distance->value, '\0', max_distance->value_len) != NULL) {
+        const char *loc[] = {"query", "max_distance", NULL};
+        response_validation(req, res, loc, "max_distance must be a number of metres");
+        return false;
+    }
     double max_distance_m;
     struct validation_error verr;
-    if (!validate_max_distance(form_get(&query, "max_distance"), &max_distance_m, &verr)) {
+    if (!validate_max_distance(max_distance != NULL ? max_distance->value : NULL, &max_distance_m, &verr)) {
         handlers_validation_failed(req, res, &verr);
         return false;
     }

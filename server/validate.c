@@ -171,6 +171,14 @@ static char *trim_copy(struct pool *pool, const char *s)
     return pool_strndup(pool, s, len);
 }
 
+bool validate_utf8(const char *text, size_t len)
+{
+    /* jansson refuses to build a string from bytes that are not UTF-8. */
+    json_t *string = json_stringn(text, len);
+    json_decref(string);
+    return string != NULL;
+}
+
 const char *validate_email(const char *email)
 {
     size_t len = strlen(email);
@@ -178,6 +186,8 @@ const char *validate_email(const char *email)
         return "email must not be empty";
     if (len > VALIDATE_MAX_EMAIL_BYTES)
         return "email must be at most 254 bytes long";
+    if (!validate_utf8(email, len))
+        return "email must be valid UTF-8";
 
     for (const char *p = email; *p; p++) {
         unsigned char c = (unsigned char)*p;

@@ -35,6 +35,9 @@ struct validation_error {
  */
 bool validate_json_object(struct pool *pool, const char *body, size_t len, json_t **out, struct validation_error *err);
 
+/* True when text[0..len) is valid UTF-8. */
+bool validate_utf8(const char *text, size_t len);
+
 /* NULL when email (already trimmed) is acceptable, else the reason. */
 const char *validate_email(const char *email);
 

@@ -278,8 +278,11 @@ static enum kairos_error mongo_create_index(struct mongo_storage *m, const char 
              bson_iter_init_find(&name, index, "name") ? bson_iter_utf8(&name, NULL) : "?");
     enum kairos_error rc = mongo_run_command(m, what, &command, NULL, &error);
     if (rc == KAIROS_ERR_DUPLICATE) {
-        /* Old data breaks the unique constraint; Kairos still works but the index does not guard it. */
-        log_error("storage", "%s failed: existing documents violate its uniqueness: %s", what, error.message);
+        /*
+         * Old data breaks the unique constraint; Kairos still works but the index does not guard it. The
+         * server's message quotes the duplicate key (an email address), so only its code is logged.
+         */
+        log_error("storage", "%s failed: existing documents violate its uniqueness (code %u)", what, error.code);
         rc = KAIROS_OK;
     }
     bson_destroy(&command);

@@ -103,7 +103,8 @@ enum kairos_error mongo_user_get_by_email(struct storage *s, struct pool *pool, 
     if (rc != KAIROS_OK)
         return rc;
     char *normalized = storage_email_normalize(pool, email);
-    if (normalized == NULL)
+    /* The server fails a query whose regex is not UTF-8, and no stored email is anything else. */
+    if (normalized == NULL || !bson_utf8_validate(normalized, strlen(normalized), false))
         return KAIROS_ERR_NOT_FOUND;
     return mongo_user_find_by_email(m, pool, normalized, out);
 }

@@ -95,6 +95,24 @@ for_each_backend(sub {
         is_deeply $body2->{detail}[0]{loc}, ['body', 'username'], 'loc names the missing username';
     };
 
+    subtest 'login rejects odd usernames' => sub {
+        # An encoded NUL must not cut the username down to a registered email.
+        my ($nul_status, $nul) = $srv->request(POST => '/auth/token', body => "username=$email%00junk&password=$password",
+            type => 'application/x-www-form-urlencoded');
+        is $nul_status, 422, 'username with an encoded NUL answers 422';
+        is_deeply $nul->{detail}[0]{loc}, ['body', 'username'], 'loc names the username';
+
+        my ($multipart_status) = $srv->request(POST => '/auth/token', type => 'multipart/form-data; boundary=b',
+            body => "--b\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n$email\0junk\r\n"
+                . "--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n$password\r\n--b--\r\n");
+        is $multipart_status, 422, 'multipart username with a NUL byte answers 422';
+
+        my ($utf8_status, $utf8) = $srv->request(POST => '/auth/token', body => "username=%FF$email&password=$password",
+            type => 'application/x-www-form-urlencoded');
+        is $utf8_status, 400, 'username that is not UTF-8 answers 400';
+        is $utf8->{detail}, 'Incorrect username or password', 'username that is not UTF-8 detail';
+    };
+
     subtest 'refresh in every encoding the clients send' => sub {
         my (undef, $tokens) = $srv->login($email, $password);
         my $refresh = $tokens->{refresh_token};

@@ -87,6 +87,9 @@ for_each_backend(sub {
                 is_deeply $body->{detail}[0]{loc}, ['query', 'max_distance'], "$route max_distance '$bad': loc names it";
             }
         }
+        my ($nul_status, $nul) = $srv->request(GET => "/journeys/$journey{ada}/nearby?max_distance=5%00x", token => $token);
+        is $nul_status, 422, 'max_distance with an encoded NUL answers 422';
+        is_deeply $nul->{detail}[0]{loc}, ['query', 'max_distance'], 'max_distance with an encoded NUL: loc names it';
         my ($max) = $srv->request(GET => "/journeys/$journey{ada}/journeys/nearby?max_distance=2000000", token => $token);
         is $max, 200, 'max_distance 2000000 is accepted';
         my ($fraction) = $srv->request(GET => "/journeys/$journey{ada}/journeys/nearby?max_distance=1500.5", token => $token);

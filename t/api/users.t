@@ -161,6 +161,21 @@ for_each_backend(sub {
         is $ignored_status, 202, 'an unknown non-string field is still ignored';
     };
 
+    subtest 'odd bytes in form parameters' => sub {
+        my ($utf8_status, $utf8) = $srv->request(POST => '/users/reset-password?email=%FFrider%40example.org');
+        is $utf8_status, 422, 'a reset email that is not UTF-8 answers 422';
+        is_deeply $utf8->{detail}[0]{loc}, ['query', 'email'], 'loc names the email in the query';
+
+        my ($nul_status, $nul) = $srv->request(POST => '/users/reset-password', body => 'email=rider%40example.org%00x',
+            type => 'application/x-www-form-urlencoded');
+        is $nul_status, 422, 'a reset email with an encoded NUL answers 422';
+        is_deeply $nul->{detail}[0]{loc}, ['body', 'email'], 'loc names the email in the body';
+
+        my ($token_status, $token) = $srv->request(GET => '/users/verify-email?token=abc%00def');
+        is $token_status, 422, 'a verification token with an encoded NUL answers 422';
+        is_deeply $token->{detail}[0]{loc}, ['query', 'token'], 'loc names the token';
+    };
+
     subtest 'reset requests are rate-limited per email' => sub {
         my $email = unique_email('impatient');
         my ($status, $headers);
@@ -253,9 +268,20 @@ for_each_backend(sub {
         ok $verify_token, 'the user to delete has a verification mail' or return;
         $srv->add_marker($ada, $journey->{_id}, 6.6, 46.5);
 
+        my $bob_journey = $srv->create_journey($bob, name => 'Kept');
+        my $bob_marker = $srv->add_marker($bob, $bob_journey->{_id}, 7.0, 46.0);
         my ($other_status, $other) = $srv->request(DELETE => "/users/$bob->{id}", token => $ada->{access});
         is $other_status, 403, 'DELETE another user answers 403';
         is $other->{detail}, 'Not allowed', 'DELETE another user detail';
+        my ($bob_status, $bob_now) = $srv->request(GET => '/users/me', token => $bob->{access});
+        is $bob_status, 200, 'the other user still opens /users/me';
+        is_deeply $bob_now, $bob->{user}, 'the other user is unchanged';
+        my (undef, $bob_journeys) = $srv->request(GET => "/users/$bob->{id}/journeys", token => $bob->{access});
+        is_deeply [map { $_->{_id} } @$bob_journeys], [$bob_journey->{_id}], 'the other user keeps the journey';
+        my (undef, $bob_markers) = $srv->request(GET => "/journeys/$bob_journey->{_id}/markers", token => $bob->{access});
+        is_deeply $bob_markers, [$bob_marker], 'the other user keeps the marker';
+        my ($bob_login) = $srv->login($bob->{email}, $bob->{password});
+        is $bob_login, 200, 'the other user can still log in';
 
         my ($status, $body) = $srv->request(DELETE => "/users/$ada->{id}", token => $ada->{access});
         is $status, 200, 'DELETE own user answers 200';

@@ -42,6 +42,10 @@ static void test_urlencoded(void)
     is_int(form_parse_urlencoded(pool, "t=a%00b&u=1", 11, &form), KAIROS_OK, "encoded NUL parses");
     is_int(form.fields[0].value_len, 3, "value_len counts past an encoded NUL");
     ok(memcmp(form.fields[0].value, "a\0b", 4) == 0, "encoded NUL is decoded and terminated");
+    const struct form_field *field = form_find(&form, "t");
+    ok(field == &form.fields[0], "form_find returns the first field of the name");
+    ok(field != NULL && memchr(field->value, '\0', field->value_len) != NULL, "form_find shows the encoded NUL");
+    ok(form_find(&form, "none") == NULL, "form_find of an absent name is NULL");
 
     is_int(form_parse_urlencoded(pool, "a=1&b=2", 3, &form), KAIROS_OK, "length bounds the input");
     is_int(form.count, 1, "bytes past the length are ignored");

@@ -105,6 +105,16 @@ static void test_email(void)
     is_str(validate_email("ri der@example.org"), "email must not contain spaces or control characters",
            "email with space rejected");
     ok(validate_email("rider@exa\tmple.org") != NULL, "email with tab rejected");
+    is_str(validate_email("\xffrider@example.org"), "email must be valid UTF-8", "email with byte 0xff rejected");
+    is_str(validate_email("rid\xc3"
+                          "er@example.org"),
+           "email must be valid UTF-8", "email with cut sequence rejected");
+    ok(validate_email("z\xc3\xbcrich@example.org") == NULL, "email with UTF-8 letter accepted");
+
+    ok(validate_utf8("", 0), "utf8 empty accepted");
+    ok(validate_utf8("caf\xc3\xa9", 5), "utf8 two-byte sequence accepted");
+    ok(!validate_utf8("\xc0\xaf", 2), "utf8 overlong form rejected");
+    ok(!validate_utf8("\xed\xa0\x80", 3), "utf8 surrogate rejected");
 
     char email[300];
     memset(email, 'a', sizeof(email));
