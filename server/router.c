@@ -3,7 +3,8 @@
  * dropping one trailing slash from each, so "/api/v1/journeys/" and
  * "/api/v1/journeys" are the same route. Literal segments compare byte for
  * byte; a "{name}" segment matches one non-empty segment, whose value is
- * percent-decoded. Empty segments ("//") and dot segments ("..") are never
+ * percent-decoded (kept as sent when it has a bad escape or an encoded NUL,
+ * so that the handler's validation rejects it). Empty segments ("//") and dot segments ("..") are never
  * special: they are literal segments that no pattern contains.
  */
 #include "server/router.h"
@@ -98,9 +99,10 @@ static bool router_path_matches(const char *pattern, const char *path, size_t pa
         if (sseg_len == 0 || params == HTTP_MAX_PATH_PARAMS)
             return false;
         if (req != NULL) {
+            /* A segment that does not decode is kept as sent, so the id check answers 422 for it. */
             const char *value = router_decode(req->pool, sseg, sseg_len);
             if (value == NULL)
-                return false;
+                value = pool_strndup(req->pool, sseg, sseg_len);
             req->param_names[params] = pool_strndup(req->pool, pseg + 1, pseg_len - 2);
             req->param_values[params] = value;
         }

@@ -216,7 +216,7 @@ for_each_backend(sub {
     };
 
     subtest 'bad and unknown ids' => sub {
-        for my $bad ('123', 'zzzzzzzzzzzzzzzzzzzzzzzz', '0123456789abcdef012345678') {
+        for my $bad ('123', 'zzzzzzzzzzzzzzzzzzzzzzzz', '0123456789abcdef012345678', '%zz', '0123456789abcdef0123456%00') {
             my ($status, $body) = $srv->request(GET => "/journeys/$bad", token => $ada->{access});
             is $status, 422, "journey id '$bad' answers 422";
             is_deeply $body->{detail}[0]{loc}, ['path', 'journey_id'], "journey id '$bad': loc is the path parameter";

@@ -82,11 +82,12 @@ static void test_parameters(void)
     is_str(request_param(&o->req, "user_id"), "a b/c", "parameter is percent-decoded");
 
     o = match("GET", "/api/v1/users/%zz");
-    is_int(o->result, ROUTER_NOT_FOUND, "bad escape in parameter is 404");
+    is_int(o->result, ROUTER_MATCH, "bad escape in parameter still matches");
+    is_str(request_param(&o->req, "user_id"), "%zz", "bad escape is kept as sent");
     o = match("GET", "/api/v1/users/abc%2");
-    is_int(o->result, ROUTER_NOT_FOUND, "truncated escape in parameter is 404");
+    is_str(request_param(&o->req, "user_id"), "abc%2", "truncated escape is kept as sent");
     o = match("GET", "/api/v1/users/a%00b");
-    is_int(o->result, ROUTER_NOT_FOUND, "encoded NUL in parameter is 404");
+    is_str(request_param(&o->req, "user_id"), "a%00b", "encoded NUL is kept as sent");
 
     o = match("PATCH", "/api/v1/journeys/xyz/active");
     is_str(route_name(o), "toggle_active_journey", "parameter then literal");
