@@ -28,6 +28,7 @@
 #include "auth/password.h"
 #include "server/accesslog.h"
 #include "server/app.h"
+#include "server/cors.h"
 #include "server/response.h"
 #include "storage/log.h"
 
@@ -66,6 +67,11 @@ struct frontend_handler {
 struct frontend_too_large {
     h2o_ostream_t super;
     int sent;
+};
+
+struct frontend_too_large_filter {
+    h2o_filter_t super;
+    struct frontend *frontend;
 };
 
 static volatile sig_atomic_t frontend_stop_requested;
@@ -215,10 +221,12 @@ static int frontend_on_req(h2o_handler_t *self, h2o_req_t *hreq)
     req.pool = pool_create();
     frontend_fill_request(fe, hreq, &req);
 
-    if (req.body_len > HTTP_MAX_BODY)
+    if (req.body_len > HTTP_MAX_BODY) {
+        cors_apply(fe->app.config, &req, &res);
         response_detail(&req, &res, 413, "Request body is larger than 1 MiB");
-    else
+    } else {
         app_handle(&fe->app, &req, &res);
+    }
 
     frontend_send(hreq, &req, &res);
     bool is_head = strcmp(req.method, "HEAD") == 0;
@@ -248,10 +256,36 @@ static void frontend_too_large_send(h2o_ostream_t *self, h2o_req_t *hreq, h2o_io
  * runs, with a text/plain 413. This filter gives that response the JSON body
  * of every other error, and logs it.
  */
+/* Adds the CORS headers of an h2o-made response, so that a browser can read it too. */
+static void frontend_too_large_cors(struct frontend *fe, h2o_req_t *hreq)
+{
+    ssize_t at = h2o_find_header_by_str(&hreq->headers, H2O_STRLIT("origin"), -1);
+    if (at < 0)
+        return;
+
+    struct pool *pool = pool_create();
+    struct http_header origin = {
+        .name = "origin",
+        .value = pool_strndup(pool, hreq->headers.entries[at].value.base, hreq->headers.entries[at].value.len),
+    };
+    struct request req = {
+        .pool = pool, .method = "POST", .path = "", .query = "", .headers = &origin, .header_count = 1};
+    struct response res = {0};
+    cors_apply(fe->app.config, &req, &res);
+    for (size_t i = 0; i < res.header_count; i++) {
+        /* Copied into the request's h2o pool: our pool dies before h2o sends the headers. */
+        h2o_iovec_t name = h2o_strdup(&hreq->pool, res.headers[i].name, SIZE_MAX);
+        h2o_iovec_t value = h2o_strdup(&hreq->pool, res.headers[i].value, SIZE_MAX);
+        h2o_add_header_by_str(&hreq->pool, &hreq->res.headers, name.base, name.len, 0, NULL, value.base, value.len);
+    }
+    pool_destroy(pool);
+}
+
 static void frontend_too_large_setup(h2o_filter_t *self, h2o_req_t *hreq, h2o_ostream_t **slot)
 {
-    (void)self;
+    struct frontend *fe = ((struct frontend_too_large_filter *)self)->frontend;
     if (hreq->res.status == 413 && hreq->res.reason != NULL && strcmp(hreq->res.reason, FRONTEND_H2O_413_REASON) == 0) {
+        frontend_too_large_cors(fe, hreq);
         hreq->res.reason = http_status_reason(413);
         hreq->res.content_length = sizeof(FRONTEND_TOO_LARGE_BODY) - 1;
         h2o_set_header(&hreq->pool, &hreq->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
@@ -280,6 +314,13 @@ static void frontend_on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
+static void frontend_add_too_large_filter(struct frontend *fe, h2o_pathconf_t *pathconf)
+{
+    struct frontend_too_large_filter *filter = (void *)h2o_create_filter(pathconf, sizeof(*filter));
+    filter->super.on_setup_ostream = frontend_too_large_setup;
+    filter->frontend = fe;
+}
+
 static bool frontend_setup(struct frontend *fe, int listen_fd)
 {
     h2o_config_init(&fe->globalconf);
@@ -295,9 +336,9 @@ static bool frontend_setup(struct frontend *fe, int listen_fd)
     struct frontend_handler *handler = (void *)h2o_create_handler(pathconf, sizeof(*handler));
     handler->super.on_req = frontend_on_req;
     handler->frontend = fe;
-    h2o_create_filter(pathconf, sizeof(h2o_filter_t))->on_setup_ostream = frontend_too_large_setup;
+    frontend_add_too_large_filter(fe, pathconf);
     /* h2o's own error responses before routing (the 413) go through the host's fallback path. */
-    h2o_create_filter(&hostconf->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream = frontend_too_large_setup;
+    frontend_add_too_large_filter(fe, &hostconf->fallback_path);
 
     h2o_evloop_t *loop = h2o_evloop_create();
     if (loop == NULL)

@@ -6,6 +6,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 
+use IO::Socket::INET;
 use Test::More;
 use KairosTest qw(for_each_backend start_server);
 
@@ -95,6 +96,25 @@ for_each_backend(sub {
         isnt $limit_status, 413, 'a body of exactly 1 MiB is not refused for its size';
         my ($after) = $srv->request(GET => '/users/me', token => $token);
         is $after, 200, 'the server answers after large bodies';
+
+        # A browser must be able to read a 413 too, so it carries the CORS headers.
+        my ($big_status, $big_body, $headers) = $srv->request(POST => '/journeys/', token => $token,
+            body => $over, type => 'application/json', headers => { Origin => 'http://app.example' });
+        is $big_status, 413, '1 MiB + 1 with an Origin answers 413';
+        is $headers->{'access-control-allow-origin'}, '*', 'that 413 carries CORS headers';
+
+        # h2o answers a larger Content-Length itself, before the body is read and
+        # before routing: the headers alone get the answer.
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $srv->port, Timeout => 10)
+            or die "connect: $!";
+        print $sock "POST /api/v1/journeys/ HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://app.example\r\n"
+            . "Content-Type: application/json\r\nContent-Length: " . (2 * 1024 * 1024) . "\r\n\r\n";
+        local $/;
+        my $answer = <$sock> // '';
+        close $sock;
+        like $answer, qr{\AHTTP/1\.1 413 }, 'a 2 MiB Content-Length answers 413 before the body';
+        like $answer, qr{^Access-Control-Allow-Origin: \*\r$}mi, 'that 413 carries CORS headers too';
+        like $answer, qr{\{"detail":"Request body is larger than 1 MiB"\}\z}, 'that 413 has the JSON body';
     };
 
     subtest 'CORS with the default origins' => sub {
