@@ -82,11 +82,7 @@ static bool password_is_utf8(const char *password, size_t len)
     return true;
 }
 
-/*
- * The limits count bytes. The minimum is worded in characters for users:
- * fewer than 8 bytes always means fewer than 8 characters, so the message is
- * true whenever it is shown. The maximum is worded in bytes for the same reason.
- */
+/* The limits count bytes, not characters, and the messages say so. */
 const char *password_check_policy(const char *password, size_t len)
 {
     if (password == NULL || len < PASSWORD_MIN_BYTES)

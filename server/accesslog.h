@@ -1,7 +1,8 @@
 /*
  * The access log: one line per request with a response, text or JSON like every
- * other log line. Query values that carry secrets (token, password,
- * new_password, refresh_token, access_token) are written as "REDACTED".
+ * other log line. Query values that carry secrets or email addresses (token,
+ * password, new_password, refresh_token, access_token, email) are written as
+ * "REDACTED".
  */
 #ifndef KAIROS_ACCESSLOG_H
 #define KAIROS_ACCESSLOG_H

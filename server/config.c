@@ -312,7 +312,7 @@ static bool config_secret_key(struct config_loader *loader)
     return true;
 }
 
-/* Appends s to out percent-encoded as a URI userinfo part (RFC 3986 unreserved characters stay). */
+/* Writes s into out percent-encoded as a URI userinfo part (RFC 3986 unreserved characters stay). */
 static void config_percent_encode(const char *s, char *out)
 {
     static const char digits[] = "0123456789ABCDEF";

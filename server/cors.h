@@ -14,8 +14,9 @@
 
 /*
  * Adds the CORS headers for req's Origin to res. Returns true when req is a
- * preflight (OPTIONS with Access-Control-Request-Method), and res is then the
- * complete 204 response. Returns false when the request goes on to the router.
+ * preflight (OPTIONS with Origin and Access-Control-Request-Method), and res
+ * is then the complete 204 response. Returns false when the request goes on
+ * to the router.
  */
 bool cors_apply(const struct config *cfg, const struct request *req, struct response *res);
 

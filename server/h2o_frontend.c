@@ -84,7 +84,7 @@ static void frontend_on_signal(int sig)
 
 static uint64_t frontend_mix(uint64_t x)
 {
-    /* splitmix64 finalizer: request ids need to be unique and unguessable enough to not collide, not secret. */
+    /* splitmix64 finalizer: request ids must not collide, but they need not be secret. */
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
@@ -251,11 +251,6 @@ static void frontend_too_large_send(h2o_ostream_t *self, h2o_req_t *hreq, h2o_io
     h2o_ostream_send_next(self, hreq, &body, 1, state);
 }
 
-/*
- * h2o rejects a body over max_request_entity_size itself, before any handler
- * runs, with a text/plain 413. This filter gives that response the JSON body
- * of every other error, and logs it.
- */
 /* Adds the CORS headers of an h2o-made response, so that a browser can read it too. */
 static void frontend_too_large_cors(struct frontend *fe, h2o_req_t *hreq)
 {
@@ -281,6 +276,11 @@ static void frontend_too_large_cors(struct frontend *fe, h2o_req_t *hreq)
     pool_destroy(pool);
 }
 
+/*
+ * h2o rejects a body over max_request_entity_size itself, before any handler
+ * runs, with a text/plain 413. This filter gives that response the JSON body
+ * of every other error, and logs it with secret query values redacted.
+ */
 static void frontend_too_large_setup(h2o_filter_t *self, h2o_req_t *hreq, h2o_ostream_t **slot)
 {
     struct frontend *fe = ((struct frontend_too_large_filter *)self)->frontend;
@@ -293,9 +293,14 @@ static void frontend_too_large_setup(h2o_filter_t *self, h2o_req_t *hreq, h2o_os
         stream->super.do_send = frontend_too_large_send;
         stream->sent = 0;
         slot = &stream->super.next;
-        log_msg(LOG_INFO, "access", NULL, "\"%.*s %.*s\" 413: request body larger than 1 MiB",
-                (int)hreq->input.method.len, hreq->input.method.base,
-                (int)(hreq->input.path.len > 200 ? 200 : hreq->input.path.len), hreq->input.path.base);
+        struct pool *pool = pool_create();
+        char *path = pool_strndup(pool, hreq->input.path.base, hreq->input.path.len);
+        char *query = strchr(path, '?');
+        if (query != NULL)
+            *query++ = '\0';
+        log_msg(LOG_INFO, "access", NULL, "\"%.*s %.200s\" 413: request body larger than 1 MiB",
+                (int)hreq->input.method.len, hreq->input.method.base, accesslog_redacted_target(pool, path, query));
+        pool_destroy(pool);
     }
     h2o_setup_next_ostream(hreq, slot);
 }

@@ -17,7 +17,8 @@
  * SIGTERM or SIGINT; then it stops accepting, finishes the requests in flight
  * (closing idle keep-alive connections) for at most FRONTEND_DRAIN_TIMEOUT_MS,
  * and returns. Opens its own storage first. Returns the process exit code: 0
- * after a drain, 1 when the storage or h2o cannot be set up.
+ * after a drain, 1 when setup fails (signal handlers, libsodium, request id
+ * seed, storage or h2o).
  */
 int frontend_worker_run(const struct config *cfg, int listen_fd, int index);
 

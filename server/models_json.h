@@ -1,7 +1,8 @@
 /*
  * Model structs to JSON, in the shapes the web client reads. Field names are
- * "_id", "user_id" and so on, absent optional fields are null, and times are
- * RFC 3339 UTC with milliseconds and "Z". A password hash is never written.
+ * "_id", "user_id" and so on, absent optional fields are null (but an absent
+ * description or notes is ""), and times are RFC 3339 UTC with milliseconds
+ * and "Z". A password hash is never written.
  */
 #ifndef KAIROS_MODELS_JSON_H
 #define KAIROS_MODELS_JSON_H

@@ -72,7 +72,7 @@ static bool router_next_segment(const char *s, size_t len, size_t *pos, const ch
 
 /*
  * Matches path[0..path_len) against pattern. With req not NULL fills its
- * path parameters; a parameter whose escape is malformed does not match.
+ * path parameters; a parameter whose escape is malformed is kept as sent.
  */
 static bool router_path_matches(const char *pattern, const char *path, size_t path_len, struct request *req)
 {

@@ -1,7 +1,8 @@
 /*
  * The router: a table of (method, pattern, handler) where a pattern segment
  * "{name}" matches one path segment. A trailing slash is optional on every
- * path. The router answers 404 and 405 (with Allow) itself.
+ * path. router_match reports an unknown path (404) and a method the path does
+ * not allow (405, with the Allow list) itself.
  */
 #ifndef KAIROS_ROUTER_H
 #define KAIROS_ROUTER_H

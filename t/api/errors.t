@@ -115,6 +115,18 @@ for_each_backend(sub {
         like $answer, qr{\AHTTP/1\.1 413 }, 'a 2 MiB Content-Length answers 413 before the body';
         like $answer, qr{^Access-Control-Allow-Origin: \*\r$}mi, 'that 413 carries CORS headers too';
         like $answer, qr{\{"detail":"Request body is larger than 1 MiB"\}\z}, 'that 413 has the JSON body';
+
+        # The log line of that early 413 redacts secret query values as the access log does.
+        my $secret = 'refresh-secret-' . int(rand(1e9));
+        my $leak = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $srv->port, Timeout => 10)
+            or die "connect: $!";
+        print $leak "POST /api/v1/auth/refresh?refresh_token=$secret HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            . "Content-Type: application/json\r\nContent-Length: " . (2 * 1024 * 1024) . "\r\n\r\n";
+        my $leak_answer = <$leak> // '';
+        close $leak;
+        like $leak_answer, qr{\AHTTP/1\.1 413 }, 'a 2 MiB body with a secret in the query answers 413';
+        ok $srv->wait_log(qr{/api/v1/auth/refresh\?refresh_token=REDACTED"? 413}, 5), 'its log line shows the query redacted';
+        unlike $srv->log_text, qr{\Q$secret\E}, 'the log does not contain the secret query value';
     };
 
     subtest 'CORS with the default origins' => sub {
