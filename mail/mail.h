@@ -50,8 +50,8 @@ enum kairos_error mail_drain_once(const struct config *cfg, struct storage *stor
  * Lambda front end, where no sender process runs between invocations). An
  * entry that cannot be delivered stays in the outbox for the scheduled drain.
  * Other due entries claimed along with it are delivered too. Returns KAIROS_OK
- * when the entry was sent, had been sent already or was marked failed;
- * KAIROS_ERR_UNAVAILABLE when it was left for a later attempt.
+ * when the entry was sent, had been sent already, was marked failed or no
+ * longer exists; KAIROS_ERR_UNAVAILABLE when it was left for a later attempt.
  */
 enum kairos_error mail_send_inline(const struct config *cfg, struct storage *storage, const char *entry_id,
                                    long timeout_ms);

@@ -1,8 +1,9 @@
 /*
  * The Resend transport: one POST /emails per message through libcurl, with
  * the API key as a bearer token and an Idempotency-Key per outbox entry.
- * Resend returns 2xx when it accepted the mail. 429 and 5xx are temporary,
- * and any other 4xx means the request itself is wrong. TLS verification stays on;
+ * Resend returns 2xx when it accepted the mail. 408, 409, 429 and 5xx are
+ * temporary, and any other 4xx means the request itself is wrong. A 409 that
+ * reports a used Idempotency-Key counts as sent. TLS verification stays on;
  * tests point RESEND_API_URL at a plain-http server on loopback.
  */
 #include "mail/transport.h"

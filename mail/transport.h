@@ -10,7 +10,7 @@
 
 enum mail_send_status {
     MAIL_SEND_OK,     /* the provider accepted the message */
-    MAIL_SEND_RETRY,  /* a temporary failure: 5xx, 429, timeout, network */
+    MAIL_SEND_RETRY,  /* a temporary failure: 408, 409, 429, 5xx, timeout, network */
     MAIL_SEND_FAILED, /* the provider rejected the message; sending it again would fail again */
 };
 

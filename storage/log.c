@@ -109,14 +109,70 @@ static void log_append_str(char *line, size_t size, size_t *used, const char *sr
     log_append(line, size, used, src, strlen(src));
 }
 
+/* Returns the length of the valid UTF-8 sequence at s[0..len), or 0 when none starts there. */
+static size_t log_utf8_sequence(const unsigned char *s, size_t len)
+{
+    size_t need;
+    unsigned char low = 0x80, high = 0xbf;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        need = 1;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        need = 2;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        need = 3;
+    else
+        return 0;
+    /* Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid. */
+    if (s[0] == 0xe0)
+        low = 0xa0;
+    else if (s[0] == 0xed)
+        high = 0x9f;
+    else if (s[0] == 0xf0)
+        low = 0x90;
+    else if (s[0] == 0xf4)
+        high = 0x8f;
+    if (len <= need || s[1] < low || s[1] > high)
+        return 0;
+    for (size_t i = 2; i <= need; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return need + 1;
+}
+
+/*
+ * Copies message into out with every byte that starts no valid UTF-8 sequence
+ * replaced by '?'. JSON strings must be UTF-8, and a message cut at
+ * LOG_MESSAGE_MAX may end inside a character.
+ */
+static void log_utf8_sanitize(const char *message, size_t len, char *out)
+{
+    const unsigned char *s = (const unsigned char *)message;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = log_utf8_sequence(s + i, len - i);
+        if (n == 0) {
+            out[i++] = '?';
+            continue;
+        }
+        memcpy(out + i, s + i, n);
+        i += n;
+    }
+}
+
 void log_message(enum log_level level, const char *module, const char *request_id, const char *message, size_t len)
 {
     char when[LOG_TIME_SIZE];
     log_format_time(when);
 
     if (log_json) {
+        char valid[LOG_MESSAGE_MAX];
+        if (len > sizeof(valid))
+            len = sizeof(valid);
+        log_utf8_sanitize(message, len, valid);
         json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s%}", "time", when, "level", log_level_name(level), "process",
-                                log_process, "module", module, "message", message, len);
+                                log_process, "module", module, "message", valid, len);
         if (obj != NULL && request_id != NULL)
             json_object_set_new(obj, "request_id", json_string(request_id));
         char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;

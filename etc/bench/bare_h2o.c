@@ -79,9 +79,18 @@ int main(int argc, char **argv)
         perror("bare_h2o: bind or listen on 127.0.0.1");
         return 1;
     }
-    for (int i = 0; i < atoi(argv[2]); i++)
-        if ((bare_workers[bare_worker_count++] = fork()) == 0)
+    for (int i = 0; i < atoi(argv[2]); i++) {
+        pid_t pid = fork();
+        if (pid == 0)
             bare_worker_run(fd);
+        if (pid < 0) {
+            /* A pid of -1 must never reach kill(), which would signal every process of the user. */
+            perror("bare_h2o: fork");
+            bare_on_sigterm(SIGTERM);
+            return 1;
+        }
+        bare_workers[bare_worker_count++] = pid;
+    }
     signal(SIGTERM, bare_on_sigterm);
     while (wait(NULL) > 0 || errno == EINTR)
         ;

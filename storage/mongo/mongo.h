@@ -82,7 +82,8 @@ void mongo_log_bad_document(const char *collection, const char *reason);
  * Steps of a multi-document change. opts contains the session when the change
  * runs in a transaction and is empty otherwise; every command of fn must
  * pass it. fn must be safe to repeat, because a failed transaction is
- * retried and a change without transaction is finished by a retry.
+ * retried here, and a change made without a transaction is completed when the
+ * client repeats the request.
  */
 typedef enum kairos_error (*mongo_transaction_fn)(struct mongo_storage *m, const bson_t *opts, void *ctx);
 /* Runs fn in a transaction when the deployment supports them, else directly. */

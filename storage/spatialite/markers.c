@@ -68,7 +68,7 @@ static enum kairos_error marker_check_room(struct spatialite_storage *sl, const 
     return count >= STORAGE_MAX_MARKERS_PER_JOURNEY ? KAIROS_ERR_LIMIT : KAIROS_OK;
 }
 
-/* Binds parameters 1 to 9: the fields a create or an update writes, geometry included. */
+/* Binds parameters 1 to 8: the fields a create or an update writes. ?3 and ?4 also give the geometry. */
 static void marker_bind_fields(sqlite3_stmt *stmt, const struct marker *marker)
 {
     spatialite_bind_text(stmt, 1, marker->name);
