@@ -5,6 +5,7 @@
  */
 #include "storage/mongo/mongo.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,16 +281,25 @@ enum kairos_error mongo_journey_nearby(struct storage *s, struct pool *pool, con
     *count = 0;
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(journey_id, &journey) || limit == 0 || !(max_distance_m >= 0))
-        return KAIROS_OK;
+    if (!(max_distance_m >= 0.0) || !isfinite(max_distance_m))
+        return KAIROS_ERR_INVALID;
+    if (!mongo_oid_from_hex(journey_id, &journey))
+        return KAIROS_ERR_NOT_FOUND;
 
     struct mongo_point *points;
     size_t n;
     rc = mongo_journey_points(m, &journey, &points, &n);
     if (rc != KAIROS_OK || n == 0) {
         free(points);
+        /* Only a journey without markers needs the extra round trip to tell "none near" from "no such journey". */
+        if (rc == KAIROS_OK) {
+            struct journey found;
+            rc = mongo_journey_get(s, pool, journey_id, &found);
+        }
         return rc;
     }
+    if (limit == 0)
+        return KAIROS_OK;
     bson_t *pipeline = mongo_nearby_pipeline(&journey, points, n, max_distance_m, limit);
     free(points);
     if (pipeline == NULL) {

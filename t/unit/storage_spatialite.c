@@ -293,15 +293,6 @@ static void test_backend_checks(struct suite *t)
     struct journey journey = {.name = "orphan", .description = ""};
     memcpy(journey.user_id, unknown, ID_HEX_LEN + 1);
     is_int(s->ops->journey_create(s, &journey), KAIROS_ERR_NOT_FOUND, "a journey of an unknown user is not found");
-
-    struct pool *pool = pool_create();
-    struct nearby_journey *near = NULL;
-    size_t count = 0;
-    is_int(s->ops->journey_nearby(s, pool, unknown, 1000, 50, &near, &count), KAIROS_ERR_NOT_FOUND,
-           "nearby of an unknown journey is not found");
-    is_int(s->ops->journey_nearby(s, pool, journey_id, -1, 50, &near, &count), KAIROS_ERR_INVALID,
-           "a negative distance is invalid");
-    pool_destroy(pool);
 }
 
 struct expected_nearby {

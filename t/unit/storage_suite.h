@@ -9,6 +9,7 @@
 #define KAIROS_STORAGE_SUITE_H
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -661,6 +662,30 @@ static void suite_mail(struct suite *t)
     pool_destroy(pool);
 }
 
+/* Nearby of an unknown journey, and distances that are not a number of metres. */
+static void suite_nearby_errors(struct suite *t)
+{
+    struct storage *s = t->s;
+    struct pool *pool = pool_create();
+    char user[ID_HEX_LEN + 1], journey[ID_HEX_LEN + 1], unknown[ID_HEX_LEN + 1];
+    suite_user(t, "near-errors", user);
+    suite_journey(t, user, "no markers", false, journey);
+    id_generate(unknown);
+
+    struct nearby_journey *list = NULL;
+    size_t count = 0;
+    is_int(s->ops->journey_nearby(s, pool, unknown, 1000, 50, &list, &count), KAIROS_ERR_NOT_FOUND,
+           "nearby of an unknown journey is not found");
+    is_int(s->ops->journey_nearby(s, pool, journey, 1000, 50, &list, &count), KAIROS_OK,
+           "nearby of a journey without markers");
+    is_int(count, 0, "a journey without markers has no neighbours");
+    is_int(s->ops->journey_nearby(s, pool, journey, -1, 50, &list, &count), KAIROS_ERR_INVALID,
+           "a negative distance is invalid");
+    is_int(s->ops->journey_nearby(s, pool, journey, NAN, 50, &list, &count), KAIROS_ERR_INVALID,
+           "a distance that is not a number is invalid");
+    pool_destroy(pool);
+}
+
 static void storage_suite_run(struct storage *s)
 {
     struct suite t = {.s = s};
@@ -672,6 +697,7 @@ static void storage_suite_run(struct storage *s)
     suite_journeys(&t);
     suite_markers(&t);
     suite_nearby(&t);
+    suite_nearby_errors(&t);
     suite_user_delete(&t);
     suite_refresh(&t);
     suite_mail(&t);
