@@ -371,6 +371,24 @@ static bool config_mongo_uri(struct config_loader *loader, const char *host)
     return true;
 }
 
+/* A MongoDB URI needs a host and, after it, the database Kairos keeps its collections in. */
+static bool config_mongo_uri_check(struct config_loader *loader, const char *uri)
+{
+    const char *hosts = strstr(uri, "://") + 3;
+    const char *at = strchr(hosts, '@');
+    const char *slash = strchr(hosts, '/');
+    if (at != NULL && (slash == NULL || at < slash))
+        hosts = at + 1;
+    if (hosts[0] == '\0' || hosts[0] == '/' || hosts[0] == '?')
+        return config_fail(loader, "KAIROS_STORAGE is a MongoDB URI without a host");
+
+    slash = strchr(hosts, '/');
+    if (slash == NULL || slash[1] == '\0' || slash[1] == '?')
+        return config_fail(loader, "KAIROS_STORAGE must name the database after the host, "
+                                   "e.g. mongodb://localhost:27017/kairos");
+    return true;
+}
+
 static bool config_storage(struct config_loader *loader)
 {
     const char *value = config_get(loader, "KAIROS_STORAGE");
@@ -379,8 +397,8 @@ static bool config_storage(struct config_loader *loader)
         if (!mongodb && strstr(value, "://") != NULL)
             return config_fail(loader, "KAIROS_STORAGE must be a mongodb:// or mongodb+srv:// URI or a SpatiaLite "
                                        "file path; other URI schemes are not supported");
-        if (mongodb && strchr(value, '@') == NULL && value[strlen(value) - 1] == '/')
-            return config_fail(loader, "KAIROS_STORAGE is a MongoDB URI without a host");
+        if (mongodb && !config_mongo_uri_check(loader, value))
+            return false;
         loader->cfg->storage_uri = config_strdup(value);
         return true;
     }

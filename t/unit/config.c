@@ -223,6 +223,11 @@ static void test_bad_values(void)
         {"RESEND_API_URL", "ftp://api.example"},
         {"MAIL_FROM", "no address"},
         {"KAIROS_STORAGE", "postgres://db/kairos"},
+        {"KAIROS_STORAGE", "mongodb:///kairos"},
+        {"KAIROS_STORAGE", "mongodb://u:p@/kairos"},
+        {"KAIROS_STORAGE", "mongodb://localhost:27017"},
+        {"KAIROS_STORAGE", "mongodb://localhost:27017/"},
+        {"KAIROS_STORAGE", "mongodb+srv://u:p@cluster0.example/?retryWrites=true"},
         {"MONGO_HOST", "bad/host"},
     };
     struct config cfg;
@@ -248,6 +253,17 @@ static void test_bad_values(void)
     setenv("KAIROS_WORKERS", "abc", 1);
     config_load(&cfg, err, sizeof(err));
     is_str(err, "KAIROS_WORKERS must be an integer from 1 to 256, got \"abc\"", "workers error sentence");
+
+    clear_environment();
+    setenv("KAIROS_STORAGE", "mongodb://localhost:27017/", 1);
+    config_load(&cfg, err, sizeof(err));
+    is_str(err, "KAIROS_STORAGE must name the database after the host, e.g. mongodb://localhost:27017/kairos",
+           "MongoDB URI without a database: error sentence");
+
+    clear_environment();
+    setenv("KAIROS_STORAGE", "mongodb+srv://u:p%40x@cluster0.example/kairos?retryWrites=true&w=majority", 1);
+    ok(config_load(&cfg, err, sizeof(err)), "Atlas URI with a database loads");
+    config_free(&cfg);
 }
 
 static void write_dotenv(const char *text)
