@@ -108,14 +108,16 @@ static char *join_strings(struct pool *pool, const json_t *array, const char *se
         return NULL;
 
     char *out = pool_alloc(pool, total + 1), *p = out;
+    bool first = true;
     json_array_foreach(array, i, v)
     {
         if (!json_is_string(v))
             continue;
-        if (p != out) {
+        if (!first) {
             memcpy(p, sep, seplen);
             p += seplen;
         }
+        first = false;
         memcpy(p, json_string_value(v), json_string_length(v));
         p += json_string_length(v);
     }

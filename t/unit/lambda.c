@@ -65,7 +65,8 @@ static void test_rest_v1_multi(void)
     enum kairos_error e = read_event(
         "{\"resource\":\"/{proxy+}\",\"httpMethod\":\"GET\",\"path\":\"/api/v1/a b\","
         "\"headers\":{\"Accept\":\"text/plain\"},"
-        "\"multiValueHeaders\":{\"Accept\":[\"application/json\",\"text/plain\"],\"Cookie\":[\"a=1\",\"b=2\"]},"
+        "\"multiValueHeaders\":{\"Accept\":[\"application/json\",\"text/plain\"],\"Cookie\":[\"a=1\",\"b=2\"],"
+        "\"X-Empty-First\":[\"\",\"b\"]},"
         "\"queryStringParameters\":{\"tag\":\"c\"},"
         "\"multiValueQueryStringParameters\":{\"tag\":[\"a b\",\"c&d=\"]},"
         "\"requestContext\":{\"identity\":{\"sourceIp\":\"198.51.100.7\"}},\"body\":null,\"isBase64Encoded\":false}",
@@ -78,6 +79,7 @@ static void test_rest_v1_multi(void)
     is_str(req.query, "tag=a%20b&tag=c%26d%3D", "v1: every value of a repeated key, percent-encoded");
     is_str(request_header(&req, "accept"), "application/json, text/plain", "v1: multi-value header joined");
     is_str(request_header(&req, "cookie"), "a=1; b=2", "v1: cookie values joined with semicolons");
+    is_str(request_header(&req, "x-empty-first"), ", b", "v1: an empty first value keeps its separator");
     is_str(req.client_addr, "198.51.100.7", "v1: client address from identity");
     is_int(req.body_len, 0, "v1: null body is empty");
     pool_destroy(req.pool);
