@@ -597,17 +597,18 @@ static bool config_cors(struct config_loader *loader)
         json_decref(list);
         if (!good && loader->err[0] == '\0')
             return config_fail(loader, "CORS_ORIGINS in JSON form must be a list of strings");
-        return good;
-    }
-
-    for (const char *p = value;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (!config_cors_add(loader, p, len))
+        if (!good)
             return false;
-        if (comma == NULL)
-            break;
-        p = comma + 1;
+    } else {
+        for (const char *p = value;;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+            if (!config_cors_add(loader, p, len))
+                return false;
+            if (comma == NULL)
+                break;
+            p = comma + 1;
+        }
     }
     if (cfg->cors_any && cfg->cors_origin_count > 0)
         return config_fail(loader, "CORS_ORIGINS must be either * or a list of origins, not both");

@@ -219,6 +219,7 @@ static void test_bad_values(void)
         {"CORS_ORIGINS", "https://a.example/path"},
         {"CORS_ORIGINS", "*,https://a.example"},
         {"CORS_ORIGINS", "[1, 2]"},
+        {"CORS_ORIGINS", "[\"*\", \"https://a.example\"]"},
         {"FRONTEND_URL", "localhost:3000"},
         {"RESEND_API_URL", "ftp://api.example"},
         {"MAIL_FROM", "no address"},
