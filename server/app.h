@@ -1,4 +1,4 @@
-/* What every handler receives: the configuration and this worker's storage. */
+/* The handler context: the configuration and this worker's storage. */
 #ifndef KAIROS_APP_H
 #define KAIROS_APP_H
 

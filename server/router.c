@@ -99,7 +99,7 @@ static bool router_path_matches(const char *pattern, const char *path, size_t pa
         if (sseg_len == 0 || params == HTTP_MAX_PATH_PARAMS)
             return false;
         if (req != NULL) {
-            /* A segment that does not decode is kept as sent, so the id check answers 422 for it. */
+            /* A segment that does not decode is kept as sent, so the id check rejects it with a 422. */
             const char *value = router_decode(req->pool, sseg, sseg_len);
             if (value == NULL)
                 value = pool_strndup(req->pool, sseg, sseg_len);
