@@ -2,10 +2,12 @@
  * Bearer authentication. The messages follow FastAPI's OAuth2PasswordBearer,
  * which the web client already handles: "Not authenticated" without a Bearer
  * Authorization header, "Could not validate credentials" for any Bearer token
- * that is not a valid access token of an existing user.
+ * that is not a valid access token of an existing user, issued for the
+ * user's current password.
  */
 #include "server/auth_guard.h"
 
+#include <sodium.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,6 +38,21 @@ static bool auth_guard_scheme_is_bearer(const char *authorization)
         return false;
     char next = authorization[6];
     return next == '\0' || next == ' ' || next == '\t';
+}
+
+/*
+ * True when the token was issued for the caller's current password: its "pwd" claim is the digest of the password
+ * hash, so changing the password ends every access token issued before.
+ */
+static bool auth_guard_password_matches(struct app *app, struct request *req, const struct jwt_claims *claims,
+                                        const struct user *caller)
+{
+    if (claims->pwd == NULL || caller->password_hash == NULL)
+        return false;
+    const char *expected =
+        jwt_password_digest(req->pool, app->config->secret_key, app->config->secret_key_len, caller->password_hash);
+    size_t len = strlen(claims->pwd);
+    return expected != NULL && strlen(expected) == len && sodium_memcmp(expected, claims->pwd, len) == 0;
 }
 
 bool auth_guard_require(struct app *app, struct request *req, struct response *res, struct user *caller)
@@ -73,6 +90,10 @@ bool auth_guard_require(struct app *app, struct request *req, struct response *r
     }
     if (err != KAIROS_OK) {
         response_error(req, res, err, "User not found");
+        return false;
+    }
+    if (!auth_guard_password_matches(app, req, &claims, caller)) {
+        response_unauthorized(req, res, "Could not validate credentials");
         return false;
     }
 

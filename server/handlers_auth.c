@@ -25,7 +25,7 @@ static const char LOGIN_FAILED[] = "Incorrect username or password";
 
 /* Signs a token of scope for sub, valid for `minutes` from now_s. NULL on failure. */
 static char *issue_token(struct app *app, struct request *req, enum jwt_scope scope, const char *sub, const char *jti,
-                         const char *family, int64_t now_s, long minutes)
+                         const char *family, const char *pwd, int64_t now_s, long minutes)
 {
     struct jwt_claims claims = {
         .scope = scope,
@@ -34,21 +34,28 @@ static char *issue_token(struct app *app, struct request *req, enum jwt_scope sc
         .iat = now_s,
         .exp = now_s + (int64_t)minutes * 60,
         .family = (char *)family,
+        .pwd = (char *)pwd,
     };
     return jwt_token_issue(req->pool, app->config->secret_key, app->config->secret_key_len, &claims);
 }
 
-/* Sends {"access_token", "refresh_token", "token_type": "bearer"} for user_id and the refresh token refresh_jti. */
-static void answer_tokens(struct app *app, struct request *req, struct response *res, const char *user_id,
+/*
+ * Sends {"access_token", "refresh_token", "token_type": "bearer"} for user and the refresh token refresh_jti. The
+ * access token carries a digest of the user's password hash, so it stops working when the password changes.
+ */
+static void answer_tokens(struct app *app, struct request *req, struct response *res, const struct user *user,
                           const char *family_id, const char *refresh_jti, int64_t now_s)
 {
     char access_jti[ID_HEX_LEN + 1];
     id_generate(access_jti);
 
     const struct config *cfg = app->config;
-    char *access = issue_token(app, req, JWT_SCOPE_ACCESS, user_id, access_jti, NULL, now_s, cfg->access_token_minutes);
-    char *refresh =
-        issue_token(app, req, JWT_SCOPE_REFRESH, user_id, refresh_jti, family_id, now_s, cfg->refresh_token_minutes);
+    char *pwd = jwt_password_digest(req->pool, cfg->secret_key, cfg->secret_key_len, user->password_hash);
+    char *access = pwd != NULL ? issue_token(app, req, JWT_SCOPE_ACCESS, user->id, access_jti, NULL, pwd, now_s,
+                                             cfg->access_token_minutes)
+                               : NULL;
+    char *refresh = issue_token(app, req, JWT_SCOPE_REFRESH, user->id, refresh_jti, family_id, NULL, now_s,
+                                cfg->refresh_token_minutes);
     if (access == NULL || refresh == NULL) {
         log_msg(LOG_ERROR, "auth", req->request_id, "signing a token failed");
         response_error(req, res, KAIROS_ERR_INTERNAL, NULL);
@@ -60,9 +67,11 @@ static void answer_tokens(struct app *app, struct request *req, struct response 
         json_pack("{s:s, s:s, s:s}", "access_token", access, "refresh_token", refresh, "token_type", "bearer"));
 }
 
-/* Replaces a bcrypt or outdated hash after a successful login. A failure is logged and the login goes on. */
-static void upgrade_hash(struct app *app, struct request *req, const struct user *user, const char *password,
-                         size_t len)
+/*
+ * Replaces a bcrypt or outdated hash after a successful login, and user->password_hash with it. A failure is
+ * logged and the login goes on with the old hash.
+ */
+static void upgrade_hash(struct app *app, struct request *req, struct user *user, const char *password, size_t len)
 {
     if (!password_needs_rehash(user->password_hash))
         return;
@@ -70,9 +79,12 @@ static void upgrade_hash(struct app *app, struct request *req, const struct user
     char *hash = password_hash(req->pool, password, len);
     enum kairos_error err =
         hash != NULL ? app->storage->ops->user_set_password(app->storage, user->id, hash) : KAIROS_ERR_INTERNAL;
-    if (err != KAIROS_OK)
+    if (err != KAIROS_OK) {
         log_msg(LOG_WARN, "auth", req->request_id, "rehashing the password of user %s failed: %s", user->id,
                 kairos_error_name(err));
+        return;
+    }
+    user->password_hash = hash;
 }
 
 /* Starts a refresh-token family for user and sends the token pair. */
@@ -90,7 +102,7 @@ static void start_session(struct app *app, struct request *req, struct response 
         response_error(req, res, err, "User not found");
         return;
     }
-    answer_tokens(app, req, res, user->id, family.id, family.current_jti, now_ms / 1000);
+    answer_tokens(app, req, res, user, family.id, family.current_jti, now_ms / 1000);
 }
 
 void handle_login(struct app *app, struct request *req, struct response *res)
@@ -195,6 +207,17 @@ void handle_refresh(struct app *app, struct request *req, struct response *res)
         return;
     }
 
+    struct user user;
+    err = app->storage->ops->user_get(app->storage, req->pool, user_id, &user);
+    if (err == KAIROS_ERR_NOT_FOUND) {
+        response_unauthorized(req, res, "Invalid refresh token");
+        return;
+    }
+    if (err != KAIROS_OK) {
+        response_error(req, res, err, "User not found");
+        return;
+    }
+
     memcpy(req->user_id, user_id, sizeof(req->user_id));
-    answer_tokens(app, req, res, user_id, family_id, new_jti, now_ms / 1000);
+    answer_tokens(app, req, res, &user, family_id, new_jti, now_ms / 1000);
 }

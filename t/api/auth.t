@@ -185,12 +185,22 @@ for_each_backend(sub {
             $srv->request(GET => '/users/me', headers => { Authorization => "Bearer $tokens->{access_token} extra" }));
 
         my $key = $srv->secret_key;
-        my ($good_status) = $srv->request(GET => '/users/me', token => make_jwt(HS256 => access_claims($user_id), $key));
+        # The digest of the password hash cannot be computed here, so it comes from a real token.
+        my $pwd = jwt_claims($tokens->{access_token})->{pwd};
+        ok defined $pwd && length $pwd, 'an access token carries a password digest';
+        my ($good_status) = $srv->request(GET => '/users/me',
+            token => make_jwt(HS256 => access_claims($user_id, pwd => $pwd), $key));
         is $good_status, 200, 'a token signed here with SECRET_KEY is accepted (control for the cases below)';
 
+        is_unauthorized('rejects an access token without a password digest', 'Could not validate credentials',
+            $srv->request(GET => '/users/me', token => make_jwt(HS256 => access_claims($user_id), $key)));
+        is_unauthorized('rejects an access token for another password', 'Could not validate credentials',
+            $srv->request(GET => '/users/me',
+                token => make_jwt(HS256 => access_claims($user_id, pwd => 'A' x length($pwd // '')), $key)));
         is_unauthorized('rejects an expired access token', 'Access token has expired',
             $srv->request(GET => '/users/me',
-                token => make_jwt(HS256 => access_claims($user_id, exp => time - 30, iat => time - 3600), $key)));
+                token => make_jwt(HS256 => access_claims($user_id, exp => time - 30, iat => time - 3600, pwd => $pwd),
+                    $key)));
         is_unauthorized('rejects a token signed with another key', 'Could not validate credentials',
             $srv->request(GET => '/users/me', token => make_jwt(HS256 => access_claims($user_id), 'x' x 64)));
         is_unauthorized('rejects a token signed with HS512', 'Could not validate credentials',

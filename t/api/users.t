@@ -124,10 +124,16 @@ for_each_backend(sub {
             json => { token => $token, new_password => 'yet-another-one' });
         is $reuse_status, 400, 'a reset token works only once';
 
-        my ($new_login) = $srv->login($rider->{email}, $new_password);
+        my ($new_login, $new_tokens) = $srv->login($rider->{email}, $new_password);
         is $new_login, 200, 'login with the new password works';
         my ($old_login) = $srv->login($rider->{email}, $rider->{password});
         is $old_login, 400, 'login with the old password fails';
+
+        my ($old_access, $old_access_body) = $srv->request(GET => '/users/me', token => $rider->{access});
+        is $old_access, 401, 'an access token from before the change is refused';
+        is $old_access_body && $old_access_body->{detail}, 'Could not validate credentials', 'and its detail';
+        my ($new_access) = $srv->request(GET => '/users/me', token => $new_tokens && $new_tokens->{access_token});
+        is $new_access, 200, 'an access token from after the change works';
 
         # A body keeps the passwords out of the query string.
         my ($again) = $srv->request(POST => '/users/reset-password', json => { email => $rider->{email} });
