@@ -3,13 +3,14 @@
 # any is missing. As root (or with sudo) it runs apt-get; otherwise it prints
 # the exact command to run. With --build it installs only what `make` needs
 # (the container image's build stage); without it, also what `make test` and
-# `make bench` use (Perl modules, wrk, Chromium for the documentation pages).
+# `make bench` use (Perl modules, the sqlite3 shell, wrk, Chromium for the
+# documentation pages).
 set -eu
 
 PACKAGES="build-essential pkg-config perl libh2o-evloop-dev libmongoc-dev libbson-dev libsqlite3-dev \
 libsqlite3-mod-spatialite libjansson-dev libjwt-dev libsodium-dev libcurl4-openssl-dev libcrypt-dev \
 libssl-dev curl ca-certificates"
-TEST_PACKAGES="libyaml-tiny-perl wrk chromium"
+TEST_PACKAGES="libyaml-tiny-perl sqlite3 wrk chromium"
 
 case "${1:-}" in
 --build) ;;

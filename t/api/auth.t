@@ -167,6 +167,40 @@ for_each_backend(sub {
         is $other_status, 200, 'refresh token of another login still works';
     };
 
+    # An account of the old backend: its password is a passlib bcrypt hash, set
+    # here in the SpatiaLite file as a migration would leave it.
+    subtest 'bcrypt hash from the old backend' => sub {
+        plan skip_all => 'needs the SpatiaLite file and the sqlite3 command'
+            unless $srv->storage_name eq 'spatialite' && system('sqlite3 -version >/dev/null 2>&1') == 0;
+        my $old = unique_email('passlib');
+        my ($status) = $srv->register(email => $old, name => 'Old Rider', password => 'placeholder-password');
+        is $status, 201, 'the account exists';
+
+        # passlib's documented example hash of "password".
+        my $bcrypt = '$2b$12$GhvMmNVjRW29ulnudl.LbuAnUtN/LRfe1JsBm1Xu6LE3059z5Tr8m';
+        my $db = $srv->{storage};
+        my $stored = sub {
+            my $hash = `sqlite3 '$db' "SELECT password_hash FROM users WHERE email = '$old'"`;
+            chomp $hash;
+            return $hash;
+        };
+        system('sqlite3', $db, "UPDATE users SET password_hash = '$bcrypt' WHERE email = '$old'") == 0
+            or return fail('sqlite3 could not set the hash');
+        is $stored->(), $bcrypt, 'the account has the bcrypt hash';
+
+        my ($wrong) = $srv->login($old, 'not-the-password');
+        is $wrong, 400, 'a wrong password is refused';
+        is $stored->(), $bcrypt, 'a failed login keeps the bcrypt hash';
+
+        my ($login, $tokens) = $srv->login($old, 'password');
+        is $login, 200, 'the bcrypt password logs in';
+        like $stored->(), qr/\A\$argon2id\$/, 'the login rehashed the password to Argon2id';
+        my ($me) = $srv->request(GET => '/users/me', token => $tokens && $tokens->{access_token});
+        is $me, 200, 'the access token of that login works';
+        my ($again) = $srv->login($old, 'password');
+        is $again, 200, 'the password still logs in after the rehash';
+    };
+
     subtest 'access token checks' => sub {
         my (undef, $tokens) = $srv->login($email, $password);
         my $user_id = jwt_claims($tokens->{access_token})->{sub};
