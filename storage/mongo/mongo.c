@@ -21,7 +21,7 @@
 #include "storage/backends.h"
 #include "storage/log.h"
 
-/* Unavailability is logged at most once per this interval; repeats are counted. */
+/* Interval in which at most one "unavailable" line is logged. The lines skipped are counted in the next one. */
 #define MONGO_UNAVAILABLE_LOG_INTERVAL_MS 10000
 
 static pthread_once_t mongo_init_once = PTHREAD_ONCE_INIT;
@@ -190,7 +190,7 @@ static void mongo_log_repaired_user(const bson_oid_t *user)
 
 /*
  * The old backend did not enforce one active journey per user, so old data
- * may have several; all but the newest are deactivated before the unique
+ * may have several. All but the newest are deactivated before the unique
  * index is built.
  */
 static enum kairos_error mongo_repair_active_journeys(struct mongo_storage *m)
@@ -584,6 +584,14 @@ enum kairos_error mongo_begin(struct storage *s, struct mongo_storage **out)
     struct mongo_storage *m = (struct mongo_storage *)s;
     *out = m;
     return m->prepared ? KAIROS_OK : mongo_prepare(m);
+}
+
+enum kairos_error mongo_begin_id(struct storage *s, const char *id, struct mongo_storage **out, bson_oid_t *oid)
+{
+    enum kairos_error rc = mongo_begin(s, out);
+    if (rc != KAIROS_OK)
+        return rc;
+    return mongo_oid_from_hex(id, oid) ? KAIROS_OK : KAIROS_ERR_NOT_FOUND;
 }
 
 void mongo_log_bad_document(const char *collection, const char *reason)

@@ -60,6 +60,8 @@ bool mongo_error_is_duplicate(const bson_error_t *error);
 
 /* Prepares the database when it is not yet and returns the backend handle of s in *out. */
 enum kairos_error mongo_begin(struct storage *s, struct mongo_storage **out);
+/* mongo_begin, then parses id into *oid; NOT_FOUND when id is not an ObjectId, since no document can have it. */
+enum kairos_error mongo_begin_id(struct storage *s, const char *id, struct mongo_storage **out, bson_oid_t *oid);
 /* Copies the first document matching filter into out (initialized only on KAIROS_OK); NOT_FOUND when none. */
 enum kairos_error mongo_find_one(struct mongo_storage *m, mongoc_collection_t *collection, const bson_t *filter,
                                  const bson_t *opts, bson_t *out, const char *what);

@@ -124,12 +124,10 @@ enum kairos_error mongo_journey_get(struct storage *s, struct pool *pool, const 
 {
     memset(out, 0, sizeof(*out));
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
 
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     rc = mongo_journey_find(m, filter, pool, out, "find journey");
@@ -243,12 +241,10 @@ enum kairos_error mongo_journey_toggle_active(struct storage *s, const char *id,
 enum kairos_error mongo_journey_update(struct storage *s, const char *id, const struct journey_update *update)
 {
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
 
     bson_t set = BSON_INITIALIZER;
     if (update->has_name)
@@ -295,11 +291,9 @@ static enum kairos_error mongo_journey_delete_steps(struct mongo_storage *m, con
 enum kairos_error mongo_journey_delete(struct storage *s, const char *id)
 {
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
     return mongo_with_transaction(m, "delete journey", mongo_journey_delete_steps, &oid);
 }

@@ -177,12 +177,10 @@ enum kairos_error mongo_mail_claim(struct storage *s, struct pool *pool, int64_t
 static enum kairos_error mongo_mail_change(struct storage *s, const char *id, const bson_t *update, const char *what)
 {
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     rc = mongo_update_one(m, m->mail_outbox, filter, update, what);
     bson_destroy(filter);
@@ -221,12 +219,10 @@ enum kairos_error mongo_mail_get(struct storage *s, struct pool *pool, const cha
 {
     memset(out, 0, sizeof(*out));
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
 
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     bson_t doc;

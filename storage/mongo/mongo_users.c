@@ -1,6 +1,6 @@
 /*
  * User operations of the MongoDB backend. Email uniqueness rests on the
- * unique index on email_normalized; users written by the old backend may
+ * unique index on email_normalized. Users written by the old backend may
  * lack that field, so a lookup that misses the index also searches them by
  * a case-insensitive match on email.
  */
@@ -82,12 +82,10 @@ enum kairos_error mongo_user_get(struct storage *s, struct pool *pool, const cha
 {
     memset(out, 0, sizeof(*out));
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
 
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     rc = mongo_user_read(m, filter, pool, out, "find user");
@@ -122,12 +120,10 @@ static void mongo_append_profile_field(bson_t *set, const char *key, const char 
 static enum kairos_error mongo_user_set(struct storage *s, const char *id, const bson_t *set, const char *what)
 {
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
 
     bson_t *filter = BCON_NEW("_id", BCON_OID(&oid));
     if (bson_empty(set)) {
@@ -247,11 +243,9 @@ static enum kairos_error mongo_user_delete_steps(struct mongo_storage *m, const 
 enum kairos_error mongo_user_delete(struct storage *s, const char *id)
 {
     struct mongo_storage *m;
-    enum kairos_error rc = mongo_begin(s, &m);
     bson_oid_t oid;
+    enum kairos_error rc = mongo_begin_id(s, id, &m, &oid);
     if (rc != KAIROS_OK)
         return rc;
-    if (!mongo_oid_from_hex(id, &oid))
-        return KAIROS_ERR_NOT_FOUND;
     return mongo_with_transaction(m, "delete user", mongo_user_delete_steps, &oid);
 }
