@@ -82,7 +82,7 @@ static bool password_is_utf8(const char *password, size_t len)
     return true;
 }
 
-/* The limits count bytes, not characters, and the messages say so. */
+/* The limits count bytes, not characters, and the messages state bytes. */
 const char *password_check_policy(const char *password, size_t len)
 {
     if (password == NULL || len < PASSWORD_MIN_BYTES)

@@ -1,6 +1,6 @@
 /*
  * Fixed-window rate limiting across worker processes. The master maps one
- * table with MAP_SHARED | MAP_ANONYMOUS before fork(), so every worker sees
+ * table with MAP_SHARED | MAP_ANONYMOUS before fork(), so every worker uses
  * the same slots. A slot stores the SipHash of a key (crypto_shorthash with a
  * key drawn at init), the start of its window and a count. One robust,
  * process-shared mutex guards the whole table: each hit holds it for a few

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the Debian 12 packages Kairos needs to build, test and run, when
 # any is missing. As root (or with sudo) it runs apt-get; otherwise it prints
-# the exact command to run. With --build it installs only what `make` needs
-# (the container image's build stage); without it, also what `make test` and
-# `make bench` use (Perl modules, the sqlite3 shell, wrk, Chromium for the
-# documentation pages).
+# the exact command to run. With --build it installs only what `make` needs,
+# for the container image's build stage. Without it, it also installs what
+# `make test` and `make bench` use: Perl modules, the sqlite3 shell, wrk, and
+# Chromium for the documentation pages.
 set -eu
 
 PACKAGES="build-essential pkg-config perl libh2o-evloop-dev libmongoc-dev libbson-dev libsqlite3-dev \

@@ -137,8 +137,8 @@ static void mail_classify_status(long status, const struct mail_response *respon
      * Resend documents that it checks whether an email with the same key "has
      * already been sent in the last 24 hours", so a used key means an earlier
      * attempt went through and only its response was lost.
-     * NOTE: this relies on Resend keeping keys of accepted requests only; a key kept
-     * after a rejected request would make a never-sent mail count as sent.
+     * NOTE: this relies on Resend keeping the keys of accepted requests only. A key
+     * kept after a rejected request would make a never-sent mail count as sent.
      */
     if (status == 409 && mail_key_was_used(response)) {
         result->status = MAIL_SEND_OK;

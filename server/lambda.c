@@ -13,9 +13,9 @@
  * - REST API payload 1.0: httpMethod, path and query parameters already
  *   percent-decoded, headers and/or multiValueHeaders,
  *   requestContext.identity.sourceIp.
- * - ALB: requestContext.elb; path and query parameters exactly as the client
- *   sent them (not decoded); headers or multiValueHeaders, as the target group
- *   is configured, and the response must use the same one.
+ * - ALB: requestContext.elb, with the path and query parameters exactly as the
+ *   client sent them (not decoded). The event has headers or multiValueHeaders,
+ *   as the target group is configured, and the response must use the same one.
  */
 #include "server/lambda.h"
 

@@ -2,10 +2,11 @@
  * Route matching. A path and a pattern are compared segment by segment after
  * dropping one trailing slash from each, so "/api/v1/journeys/" and
  * "/api/v1/journeys" are the same route. Literal segments compare byte for
- * byte; a "{name}" segment matches one non-empty segment, whose value is
- * percent-decoded (kept as sent when it has a bad escape or an encoded NUL,
- * so that the handler's validation rejects it). Empty segments ("//") and dot segments ("..") are never
- * special: they are literal segments that no pattern contains.
+ * byte. A "{name}" segment matches one non-empty segment, whose value is
+ * percent-decoded. A value with a bad escape or an encoded NUL is kept as
+ * sent, so that the id validation rejects it. Empty segments ("//") and dot
+ * segments ("..") are never special: they are literal segments that no
+ * pattern contains.
  */
 #include "server/router.h"
 

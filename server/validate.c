@@ -1,6 +1,6 @@
 /*
  * Input validation for the HTTP API. Every check names the field it rejects
- * (loc) and says what a valid value looks like (msg), as FastAPI's 422 does.
+ * (loc) and states what a valid value looks like (msg), as FastAPI's 422 does.
  * Unknown fields are ignored. Strings are copied into the request pool, so
  * the parsed JSON can be released as soon as validation is done.
  */

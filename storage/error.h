@@ -1,7 +1,7 @@
 /*
  * The one error type of Kairos. Every function that can fail returns an
- * enum kairos_error; the HTTP layer maps it to a status in one place
- * (server/response.c), so storage and auth never see a status code.
+ * enum kairos_error. The HTTP layer maps it to a status in one place
+ * (server/response.c), so storage and auth never handle a status code.
  */
 #ifndef KAIROS_ERROR_H
 #define KAIROS_ERROR_H
@@ -13,7 +13,7 @@ enum kairos_error {
     KAIROS_ERR_DUPLICATE, /* a unique key exists already (email) */
     KAIROS_ERR_CONFLICT, /* the current state forbids the change (activate a completed journey, reused refresh token) */
     KAIROS_ERR_LIMIT,    /* a size limit is reached (markers per journey) */
-    KAIROS_ERR_UNAVAILABLE, /* the storage or a remote service does not answer */
+    KAIROS_ERR_UNAVAILABLE, /* the storage or a remote service does not respond */
     KAIROS_ERR_INTERNAL,    /* a fault of ours; logged where it happens */
 };
 

@@ -2,7 +2,7 @@
  * The distance model of Kairos: great-circle distance on a sphere of radius
  * 6378100 m, the model MongoDB uses for $geoNear with spherical: true and for
  * $centerSphere. Both backends compute distances with these functions or with
- * the same formula, so they give the same answers. Distances ignore altitude.
+ * the same formula, so they give the same results. Distances ignore altitude.
  */
 #ifndef KAIROS_GEO_H
 #define KAIROS_GEO_H

@@ -184,7 +184,7 @@ void log_message(enum log_level level, const char *module, const char *request_i
         return;
     }
 
-    /* "[mail] mail: ..." says the name twice: drop the module when it names the process. */
+    /* "[mail] mail: ..." would repeat the name, so the module is dropped when it names the process. */
     if (strcmp(module, log_process) == 0)
         module = "";
 

@@ -1,9 +1,9 @@
 /*
  * Memory pool (arena). A request owns one pool; everything allocated for the
- * request (parsed input, models read from storage, the answer) lives in it and
+ * request (parsed input, models read from storage, the response) lives in it and
  * dies with pool_destroy, so handlers and storage have no free() to forget.
  * Allocation failure aborts the process, as h2o does: a worker that cannot
- * allocate cannot answer anyway, and the master respawns it.
+ * allocate cannot respond anyway, and the master respawns it.
  */
 #ifndef KAIROS_POOL_H
 #define KAIROS_POOL_H

@@ -1,8 +1,8 @@
 /*
  * The storage layer: model types and the vtable that both backends implement
  * (storage/spatialite for development and tests, storage/mongo for
- * production). Handlers call s->ops->operation(s, ...); they never see
- * SQL or BSON, and the storage never sees HTTP.
+ * production). Handlers call s->ops->operation(s, ...); they never handle
+ * SQL or BSON, and the storage never handles HTTP.
  *
  * Conventions of every operation:
  * - returns KAIROS_OK or an enum kairos_error; KAIROS_ERR_UNAVAILABLE when the
@@ -172,7 +172,7 @@ struct storage_ops {
     enum kairos_error (*marker_list_by_journey)(struct storage *s, struct pool *pool, const char *journey_id,
                                                 struct marker **out, size_t *count);
     /* Replaces every field but id, journey_id, owner_id and created_at; NOT_FOUND unless the marker is in
-     * marker->journey_id. On success *marker holds the stored marker (created_at filled). */
+     * marker->journey_id. On success *marker contains the stored marker (created_at filled). */
     enum kairos_error (*marker_update)(struct storage *s, struct marker *marker);
     enum kairos_error (*marker_delete)(struct storage *s, const char *journey_id, const char *marker_id);
 
